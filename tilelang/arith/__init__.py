@@ -1,0 +1,4 @@
+"""Integer arithmetic on index expressions: simplification, bounds and proofs."""
+from .simplify import simplify
+
+__all__ = ["simplify"]

@@ -1,0 +1,121 @@
+"""Canonical simplification of integer index expressions.
+
+Integer sums are rewritten as `sum(coeff * atom) + const` with atoms ordered by first
+appearance, so `(by + 1) * 64 - by * 64` becomes `64`. Non-linear parts (division,
+modulo, calls, loads) are simplified inside and kept as atoms.
+"""
+from __future__ import annotations
+
+from ..ir import expr as E
+
+
+def simplify(e):
+    """Return an equivalent, canonical expression (ints and non-Expr values pass through)."""
+    if not isinstance(e, E.Expr):
+        return e
+    return _Simplifier().run(e)
+
+
+class _Simplifier:
+    def __init__(self):
+        self.atoms: dict = {}  # structural key -> atom expr, in order of appearance
+
+    def run(self, e):
+        if e.dtype.is_int and not e.dtype.is_bool:
+            terms, c = self.linear(e)
+            return self.rebuild(terms, c, e.dtype)
+        return self.inner(e)
+
+    # -- linear form ------------------------------------------------------------------
+    def linear(self, e):
+        """(dict atom_key -> coeff, const) for an integer expression."""
+        if isinstance(e, E.IntImm):
+            return {}, e.value
+        if isinstance(e, E.Binary) and e.op in ("+", "-"):
+            ta, ca = self.linear(e.a)
+            tb, cb = self.linear(e.b)
+            sign = 1 if e.op == "+" else -1
+            out = dict(ta)
+            for k, v in tb.items():
+                out[k] = out.get(k, 0) + sign * v
+            return {k: v for k, v in out.items() if v}, ca + sign * cb
+        if isinstance(e, E.Binary) and e.op == "*":
+            ta, ca = self.linear(e.a)
+            tb, cb = self.linear(e.b)
+            if not ta:
+                return {k: v * ca for k, v in tb.items() if v * ca}, ca * cb
+            if not tb:
+                return {k: v * cb for k, v in ta.items() if v * cb}, ca * cb
+        if isinstance(e, E.Unary) and e.op == "-":
+            t, c = self.linear(e.a)
+            return {k: -v for k, v in t.items()}, -c
+        atom = self.inner(e)
+        if isinstance(atom, E.IntImm):
+            return {}, atom.value
+        return {self.key(atom): 1}, 0
+
+    def key(self, atom):
+        from ..ir.structural import structural_key
+
+        k = structural_key(atom)
+        self.atoms.setdefault(k, atom)
+        return k
+
+    def rebuild(self, terms, c, dtype):
+        result = None
+        for k, coeff in terms.items():
+            atom = self.atoms[k]
+            if atom.dtype != dtype:
+                atom = E.cast(atom, dtype)
+            term = atom if coeff == 1 else (E.unary("-", atom) if coeff == -1 else E.binary("*", atom, E.const(coeff, dtype)))
+            if result is None:
+                result = term
+            elif coeff < 0 and coeff != -1:
+                result = E.binary("-", result, E.binary("*", atom, E.const(-coeff, dtype)))
+            elif coeff == -1:
+                result = E.binary("-", result, atom)
+            else:
+                result = E.binary("+", result, term)
+        if result is None:
+            return E.const(c, dtype)
+        if c > 0:
+            return E.binary("+", result, E.const(c, dtype))
+        if c < 0:
+            return E.binary("-", result, E.const(-c, dtype))
+        return result
+
+    # -- inside non-linear nodes ---------------------------------------------------------
+    def inner(self, e):
+        if isinstance(e, E.Binary):
+            a, b = self.run(e.a), self.run(e.b)
+            if e.op in ("//", "%") and isinstance(b, E.IntImm) and b.value > 0:
+                folded = _div_mod_linear(e.op, a, b.value, self)
+                if folded is not None:
+                    return folded
+            if a is e.a and b is e.b:
+                return e
+            return E.binary(e.op, a, b)
+        if isinstance(e, E.Unary):
+            a = self.run(e.a)
+            return e if a is e.a else E.unary(e.op, a)
+        if isinstance(e, E.Cast):
+            v = self.run(e.value)
+            return e if v is e.value else E.cast(v, e.dtype)
+        if isinstance(e, E.Select):
+            c, t, f = self.run(e.cond), self.run(e.true_value), self.run(e.false_value)
+            return E.select(c, t, f)
+        return e
+
+
+def _div_mod_linear(op, a, d, simp):
+    """(k*d*x + c) // d -> k*x + c // d when every coefficient is a multiple of d and 0 <= c < d
+    is not needed for the exact split of the multiples: floor((d*q + c)/d) = q + floor(c/d)."""
+    if not (a.dtype.is_int and not a.dtype.is_bool):
+        return None
+    terms, c = simp.linear(a)
+    if not terms or any(v % d for v in terms.values()):
+        return None
+    if op == "%":
+        return E.const(c % d, a.dtype)
+    scaled = {k: v // d for k, v in terms.items()}
+    return simp.rebuild(scaled, c // d, a.dtype)

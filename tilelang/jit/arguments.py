@@ -1,0 +1,170 @@
+"""Checking a kernel call's arguments against its parameters, and making its outputs.
+
+Each error names the parameter and says what was expected and what was given. Symbolic
+sizes (T.dynamic) are bound from the first tensor that has them and must agree across
+parameters. The checks are prepared once per kernel so a call does little work.
+"""
+from __future__ import annotations
+
+from ..errors import ArgumentError
+from ..ir import expr as E
+from ..ir.buffer import Buffer
+
+
+class _Dim:
+    """One dimension of a parameter: a constant, a symbolic var, or an expression of vars."""
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, e):
+        if isinstance(e, E.IntImm):
+            self.kind, self.value = "const", e.value
+        elif isinstance(e, E.Var):
+            self.kind, self.value = "var", e
+        else:
+            self.kind, self.value = "expr", e
+
+
+class ArgumentBinder:
+    """Binds `kernel(*inputs)` to the function's parameters; allocates the outputs."""
+
+    def __init__(self, func, out_idx: list, device_kind: str):
+        self.func = func
+        self.params = list(func.params)
+        self.out_idx = list(out_idx)
+        self.device_kind = device_kind  # "cpu" | "cuda"
+        self.inputs = [i for i in range(len(self.params)) if i not in self.out_idx]
+        self.dims = {i: [_Dim(s) for s in p.shape] for i, p in enumerate(self.params) if isinstance(p, Buffer)}
+        self._torch_dtypes = {}
+        self.static_shapes = {i: tuple(d.value for d in dims) if all(d.kind == "const" for d in dims) else None
+                              for i, dims in self.dims.items()}
+
+    def torch_dtype(self, i):
+        t = self._torch_dtypes.get(i)
+        if t is None:
+            t = self._torch_dtypes[i] = self.params[i].dtype.torch
+        return t
+
+    def bind(self, args) -> tuple:
+        """(all arguments in parameter order, {Var: int} for symbolic sizes)."""
+        import torch
+
+        if len(args) != len(self.inputs):
+            names = ", ".join(self._name(i) for i in self.inputs)
+            outs = f" ({', '.join(self._name(i) for i in self.out_idx)} are outputs, created by the kernel)" if self.out_idx else ""
+            raise ArgumentError(f"{self.func.name}() takes {len(self.inputs)} argument(s) ({names}){outs}, got {len(args)}")
+        values: dict = {}
+        full = [None] * len(self.params)
+        device = None
+        for i, arg in zip(self.inputs, args):
+            p = self.params[i]
+            full[i] = arg
+            if isinstance(p, Buffer):
+                device = self._check_tensor(i, p, arg, values, device, torch)
+            else:
+                full[i] = self._check_scalar(i, p, arg)
+                values[p] = full[i]
+        for i, dims in self.dims.items():
+            if i in self.inputs:
+                self._check_exprs(i, dims, full[i], values)
+        if self.out_idx:
+            if device is None:
+                device = torch.device("cuda") if self.device_kind == "cuda" else torch.device("cpu")
+            for i in self.out_idx:
+                shape = self.output_shape(i, values)
+                full[i] = torch.empty(shape, dtype=self.torch_dtype(i), device=device)
+        return full, values
+
+    def output_shape(self, i, values) -> tuple:
+        static = self.static_shapes.get(i)
+        if static is not None:
+            return static
+        shape = []
+        for d in self.dims[i]:
+            if d.kind == "const":
+                shape.append(d.value)
+            else:
+                v = _evaluate(d.value, values)
+                if v is None:
+                    raise ArgumentError(f"cannot size output {self._name(i)}: its shape {tuple(self.params[i].shape)!r} "
+                                        "uses a symbolic size that no input tensor binds")
+                shape.append(v)
+        return tuple(shape)
+
+    # -- checks -------------------------------------------------------------------
+    def _name(self, i) -> str:
+        return self.params[i].name
+
+    def _check_tensor(self, i, p, t, values, device, torch):
+        name = self._name(i)
+        if not isinstance(t, torch.Tensor):
+            raise ArgumentError(f"parameter {name}: expected a torch.Tensor of shape {_shape_str(p.shape)} and dtype "
+                                f"{p.dtype}, got {type(t).__name__}")
+        if t.dtype != self.torch_dtype(i):
+            raise ArgumentError(f"parameter {name}: expected dtype {p.dtype}, got {str(t.dtype).replace('torch.', '')}")
+        dims = self.dims[i]
+        if t.dim() != len(dims):
+            raise ArgumentError(f"parameter {name}: expected {len(dims)} dimensions {_shape_str(p.shape)}, "
+                                f"got shape {tuple(t.shape)}")
+        for axis, (d, n) in enumerate(zip(dims, t.shape)):
+            if d.kind == "const":
+                if d.value != n:
+                    raise ArgumentError(f"parameter {name}: expected shape {_shape_str(p.shape)}, got {tuple(t.shape)} "
+                                        f"(dimension {axis} is {n}, expected {d.value})")
+            elif d.kind == "var":
+                bound = values.get(d.value)
+                if bound is None:
+                    values[d.value] = int(n)
+                elif bound != n:
+                    raise ArgumentError(f"parameter {name}: dimension {axis} is {n}, but the symbolic size "
+                                        f"{d.value.name} is {bound} from an earlier argument")
+        kind = t.device.type
+        if kind != self.device_kind:
+            raise ArgumentError(f"parameter {name}: expected a {self.device_kind.upper()} tensor, got one on {t.device}")
+        if device is not None and t.device != device:
+            raise ArgumentError(f"parameter {name}: is on {t.device} but earlier tensors are on {device}")
+        if self.device_kind == "cuda" and not t.is_contiguous():
+            raise ArgumentError(f"parameter {name}: expected a contiguous tensor, got strides {t.stride()} for shape "
+                                f"{tuple(t.shape)} (call .contiguous())")
+        return t.device
+
+    def _check_scalar(self, i, p, v):
+        name = self._name(i)
+        if p.dtype.is_float:
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise ArgumentError(f"parameter {name}: expected a {p.dtype} number, got {type(v).__name__}")
+            return float(v)
+        if isinstance(v, bool) and not p.dtype.is_bool:
+            raise ArgumentError(f"parameter {name}: expected an {p.dtype} integer, got bool")
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"parameter {name}: expected an {p.dtype} integer, got {type(v).__name__}") from None
+
+    def _check_exprs(self, i, dims, t, values):
+        for axis, d in enumerate(dims):
+            if d.kind == "expr":
+                want = _evaluate(d.value, values)
+                if want is not None and want != t.shape[axis]:
+                    raise ArgumentError(f"parameter {self._name(i)}: dimension {axis} is {t.shape[axis]}, expected "
+                                        f"{d.value!r} = {want}")
+
+
+def _shape_str(shape) -> str:
+    return "(" + ", ".join(repr(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _evaluate(e, values):
+    """An integer expression of bound vars, or None if a var is unbound."""
+    from ..ir.visitor import collect
+
+    mapping = {}
+    for v in collect(e, lambda n: isinstance(n, E.Var)):
+        if v not in values:
+            return None
+        mapping[v] = E.const(values[v], v.dtype)
+    from ..arith import simplify
+    from ..ir.visitor import substitute
+
+    r = simplify(substitute(e, mapping))
+    return r.value if isinstance(r, E.IntImm) else None

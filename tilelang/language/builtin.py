@@ -1,0 +1,199 @@
+"""Thread-level builtins: barriers, mbarriers, printing, assertions, scheduling hints."""
+from __future__ import annotations
+
+from ..errors import TileLangTypeError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from ..ir.buffer import Buffer, BufferRegion
+from ..ir.builder import current_builder
+
+__all__ = ["sync_threads", "sync_warp", "sync_grid", "mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx",
+           "mbarrier_arrive_expect_tx", "barrier_arrive", "barrier_wait", "fence_proxy_async", "print",
+           "device_assert", "use_swizzle", "annotate_layout", "annotate_padding", "annotate_l2_hit_ratio",
+           "no_set_max_nreg", "set_max_nreg", "inc_max_nreg", "dec_max_nreg", "disable_warp_group_reg_alloc",
+           "shfl_xor", "shfl_down", "shfl_up", "shfl_sync", "get_lane_idx", "get_warp_idx", "get_warp_group_idx",
+           "warpgroup_arrive", "warpgroup_commit_batch", "warpgroup_wait", "wait_wgmma", "tma_store_wait"]
+
+
+def _call_stmt(name, *args):
+    current_builder(f"T.{name}").emit(S.Evaluate(E.call(name, *args)))
+
+
+def sync_threads(barrier_id=None, arrive_count=None):
+    """__syncthreads(): every thread of the block waits here (the compiler inserts these
+    for shared-memory hazards; call it yourself only for hand-written thread code)."""
+    if barrier_id is None:
+        _call_stmt("sync_threads")
+    else:
+        _call_stmt("named_barrier_sync", barrier_id, arrive_count if arrive_count is not None else 0)
+
+
+def sync_warp(mask=None):
+    _call_stmt("sync_warp")
+
+
+def sync_grid():
+    _call_stmt("sync_grid")
+
+
+def _bar(bar, fn):
+    if isinstance(bar, Buffer):
+        if bar.memory_scope != "shared.barrier":
+            raise TileLangTypeError(f"{fn}: expected a barrier from T.alloc_barrier, got the {bar.memory_scope} buffer {bar.name}")
+        return bar[0]
+    if isinstance(bar, E.BufferLoad) and bar.buffer.memory_scope == "shared.barrier":
+        return bar
+    raise TileLangTypeError(f"{fn}: expected a barrier from T.alloc_barrier (or one element of it), got {bar!r}")
+
+
+def mbarrier_arrive(mbarrier, cta_id=None):
+    """Arrive on an mbarrier (one arrival from each thread that executes this)."""
+    _call_stmt("mbarrier_arrive", _bar(mbarrier, "T.mbarrier_arrive"))
+
+
+def mbarrier_wait_parity(mbarrier, parity):
+    """Wait until the mbarrier's phase with the given parity (0 or 1) has completed."""
+    _call_stmt("mbarrier_wait_parity", _bar(mbarrier, "T.mbarrier_wait_parity"), E.convert(parity))
+
+
+def mbarrier_expect_tx(mbarrier, tx):
+    _call_stmt("mbarrier_expect_tx", _bar(mbarrier, "T.mbarrier_expect_tx"), E.convert(tx))
+
+
+def mbarrier_arrive_expect_tx(mbarrier, tx):
+    _call_stmt("mbarrier_arrive_expect_tx", _bar(mbarrier, "T.mbarrier_arrive_expect_tx"), E.convert(tx))
+
+
+def barrier_arrive(mbarrier):
+    """Same as T.mbarrier_arrive."""
+    mbarrier_arrive(mbarrier)
+
+
+def barrier_wait(mbarrier, parity):
+    """Same as T.mbarrier_wait_parity."""
+    mbarrier_wait_parity(mbarrier, parity)
+
+
+def fence_proxy_async():
+    _call_stmt("fence_proxy_async")
+
+
+def print(obj, msg: str = "", warp_group_id=None, warp_id=None):
+    """Print a value from the device: a scalar from every thread that reaches this, or a whole
+    buffer (once per block, with indices)."""
+    builder = current_builder("T.print")
+    if isinstance(obj, Buffer) and obj.memory_scope != "local.var":
+        value = BufferRegion.full(obj)
+    elif isinstance(obj, BufferRegion):
+        value = obj
+    else:
+        value = E.convert(obj)
+    builder.emit(TOP.Print(value, str(msg)))
+
+
+def device_assert(condition, msg: str = ""):
+    """Stop the kernel with a message when condition is false (checked on both backends)."""
+    current_builder("T.device_assert").emit(TOP.DeviceAssert(E.convert(condition), str(msg)))
+
+
+def use_swizzle(panel_size: int = 8, order: str = "row", enable: bool = True):
+    """Launch blocks in panels of `panel_size` along `order` for better L2 reuse."""
+    if enable:
+        current_builder("T.use_swizzle").kernel("T.use_swizzle").annotations["block_swizzle"] = (int(panel_size), order)
+
+
+def annotate_layout(layout_map: dict):
+    """Fix the layout of buffers: {buffer: Layout or Fragment} (tilelang.layout values)."""
+    frame = current_builder("T.annotate_layout").kernel("T.annotate_layout")
+    for buf in layout_map:
+        if not isinstance(buf, Buffer):
+            raise TileLangTypeError(f"T.annotate_layout: keys must be buffers, got {buf!r}")
+    frame.annotations.setdefault("layout_map", {}).update(layout_map)
+
+
+def annotate_padding(padding_map: dict):
+    current_builder("T.annotate_padding").kernel("T.annotate_padding").annotations.setdefault("padding_map", {}).update(padding_map)
+
+
+def annotate_l2_hit_ratio(*args, **kwargs):
+    """Accepted for compatibility; has no effect."""
+
+
+def no_set_max_nreg():
+    current_builder("T.no_set_max_nreg").kernel("T.no_set_max_nreg").annotations["no_set_max_nreg"] = True
+
+
+def disable_warp_group_reg_alloc():
+    no_set_max_nreg()
+
+
+def set_max_nreg(reg_count: int, is_inc: int):
+    _call_stmt("set_max_nreg", reg_count, is_inc)
+
+
+def inc_max_nreg(reg_count: int):
+    set_max_nreg(reg_count, 1)
+
+
+def dec_max_nreg(reg_count: int):
+    set_max_nreg(reg_count, 0)
+
+
+def _shfl(name, value, arg, width):
+    v = E.convert(value)
+    return E.call(name, v, E.convert(arg), E.convert(width), dtype=v.dtype)
+
+
+def shfl_xor(value, offset, width=32):
+    return _shfl("shfl_xor", value, offset, width)
+
+
+def shfl_down(value, offset, width=32):
+    return _shfl("shfl_down", value, offset, width)
+
+
+def shfl_up(value, offset, width=32):
+    return _shfl("shfl_up", value, offset, width)
+
+
+def shfl_sync(value, src_lane, width=32):
+    return _shfl("shfl_sync", value, src_lane, width)
+
+
+def get_lane_idx(warp_size=32):
+    from .kernel import get_thread_binding
+
+    return get_thread_binding(0) % warp_size
+
+
+def get_warp_idx(warp_size=32):
+    from .kernel import get_thread_binding
+
+    return get_thread_binding(0) // warp_size
+
+
+def get_warp_group_idx(warp_size=32, warps_per_group=4):
+    from .kernel import get_thread_binding
+
+    return get_thread_binding(0) // (warp_size * warps_per_group)
+
+
+def warpgroup_arrive():
+    _call_stmt("warpgroup_arrive")
+
+
+def warpgroup_commit_batch():
+    _call_stmt("warpgroup_commit_batch")
+
+
+def warpgroup_wait(num_mma: int = 0):
+    _call_stmt("warpgroup_wait", num_mma)
+
+
+wait_wgmma = warpgroup_wait
+
+
+def tma_store_wait():
+    _call_stmt("tma_store_wait")
+
