@@ -32,8 +32,12 @@ def trace_prim_func(fn) -> PrimFunc:
             if arg.annotation is None:
                 raise TileLangSyntaxError(
                     f"parameter `{arg.arg}` needs an annotation: T.Tensor(shape, dtype) or a scalar dtype", span)
+            # Annotations were evaluated where the function was defined (their names need not
+            # be free variables of the body); string annotations are evaluated here.
+            ann = fn.__annotations__.get(arg.arg)
             try:
-                ann = tracer.eval(arg.annotation)
+                if ann is None or isinstance(ann, str):
+                    ann = tracer.eval(arg.annotation)
             except TileLangError as e:
                 raise e.with_span(span)
             except Exception as e:
