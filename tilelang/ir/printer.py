@@ -144,7 +144,15 @@ class Printer:
         var = self.name(s.var)
         ann = dict(s.annotations)
         if s.kind == "parallel":
-            head = f"T.Parallel({self.expr(s.extent)})"
+            # A perfect nest of parallel loops prints as one `for i, j in T.Parallel(a, b)`.
+            loops = [s]
+            while isinstance(loops[-1].body, type(s)) and loops[-1].body.kind == "parallel":
+                loops.append(loops[-1].body)
+            names = ", ".join(self.name(l.var) for l in loops)
+            extents = ", ".join(self.expr(l.extent) for l in loops)
+            self.emit(indent, f"for {names} in T.Parallel({extents}):")
+            self.stmt(loops[-1].body, indent + 1)
+            return
         elif s.kind == "pipelined":
             extra = "".join(f", {k}={v!r}" for k, v in ann.items())
             head = f"T.Pipelined({self._range(s)}{extra})"
