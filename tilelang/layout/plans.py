@@ -1,0 +1,125 @@
+"""Fragments that lowering derives rather than being told: thread plans for T.Parallel
+iteration spaces, and the replicated layout of a reduction result."""
+from __future__ import annotations
+
+from ..errors import TileLangValueError
+from .fragment import Fragment
+from .index import flatten, prod, unflatten
+from .linear import BitMatrix, log2_exact, reduce_by, span_basis
+
+
+def _div(x, n: int):
+    return x >> (n.bit_length() - 1) if n & (n - 1) == 0 else x // n
+
+
+def _mod(x, n: int):
+    return x & (n - 1) if n & (n - 1) == 0 else x % n
+
+
+def parallel_plan(shape, num_threads: int, vector_width: int = 1) -> Fragment:
+    """Runs of `vector_width` consecutive last-dim elements go to threads round-robin.
+
+    A space with fewer runs than threads is replicated when the runs divide the threads
+    (every thread holds a copy, no guard needed); otherwise slots past the end are holes
+    that `covers(thread, register)` reports.
+    """
+    shape = tuple(int(s) for s in shape)
+    T, vw = int(num_threads), int(vector_width)
+    if vw <= 0 or shape[-1] % vw:
+        raise TileLangValueError(f"vector width {vw} does not divide the last extent of {shape}")
+    runs = prod(shape) // vw
+
+    def elem(run, vec):
+        return unflatten(run * vw + vec if vw > 1 else run, shape)
+
+    if runs <= T and T % runs == 0:
+        def fn(*i):
+            flat = flatten(i, shape)
+            return _div(flat, vw), _mod(flat, vw)
+
+        return Fragment(shape, T, fn, lambda t, r: elem(_mod(t, runs), r),
+                        replicate=T // runs, num_registers=vw, name=f"plan(vec={vw})")
+
+    per_thread = -(-runs // T)
+
+    def fn(*i):
+        flat = flatten(i, shape)
+        run = _div(flat, vw)
+        return _mod(run, T), _div(run, T) * vw + _mod(flat, vw)
+
+    def inverse(t, r):
+        return elem(_div(r, vw) * T + t, _mod(r, vw))
+
+    covers = None
+    if runs % T:
+        def covers(t, r):
+            run = _div(r, vw) * T + t
+            return run < runs
+    return Fragment(shape, T, fn, inverse, num_registers=per_thread * vw, covers_fn=covers,
+                    name=f"plan(vec={vw})")
+
+
+def replicated_rows(fragment: Fragment, dim: int) -> Fragment:
+    """The layout of `reduce(fragment, dim)`: each remaining element is held by every thread
+    that held part of its row, in the same register in each of them (an all-reduce result)."""
+    shape = fragment.shape
+    if not 0 <= dim < len(shape):
+        raise TileLangValueError(f"cannot reduce dim {dim} of a {len(shape)}-d fragment")
+    out_shape = shape[:dim] + shape[dim + 1:] or (1,)
+    m = fragment.linear
+    if m is not None and len(shape) > 1:
+        frag = _linear_rows(fragment, m, dim, out_shape)
+        if frag is not None:
+            return frag
+    return _broadcast(out_shape, fragment.num_threads)
+
+
+def _broadcast(shape, num_threads: int) -> Fragment:
+    """Every thread holds the whole tile (always correct, the fallback for irregular layouts)."""
+    shape = tuple(shape)
+    return Fragment(shape, num_threads, lambda *i, rep=0: (rep, flatten(i, shape)),
+                    lambda t, r: unflatten(r, shape), replicate=num_threads,
+                    num_registers=prod(shape), name="broadcast")
+
+
+def _linear_rows(fragment: Fragment, m: BitMatrix, dim: int, out_shape) -> Fragment | None:
+    shape = fragment.shape
+    n_reg = log2_exact(fragment.num_registers)
+    reg_mask = (1 << n_reg) - 1
+    bits = [log2_exact(s) for s in shape]
+    lo = sum(bits[dim + 1:])
+    dim_bits = range(lo, lo + bits[dim])
+    n_idx = sum(bits)
+    keep = [b for b in range(n_idx) if b not in dim_bits]
+    # Threads that differ only by the reduced dim or by a replica hold the same result.
+    rep_space = span_basis([m.cols[b] >> n_reg for b in dim_bits] + [c >> n_reg for c in m.cols[n_idx:]])
+    thr_cols = [reduce_by(m.cols[b] >> n_reg, rep_space) for b in keep]
+    # Registers: the kept bits' register images renumbered compactly, in index-bit order.
+    reg_cols, n_reg_out = _compact([m.cols[b] & reg_mask for b in keep])
+    cols = [r | t << n_reg_out for r, t in zip(reg_cols, thr_cols)] + [v << n_reg_out for v in rep_space]
+    n_out = n_reg_out + log2_exact(fragment.num_threads)
+    matrix = BitMatrix(len(cols), n_out, tuple(cols))
+    if matrix.n_in != n_out or matrix.rank() != n_out:
+        return None
+    return Fragment.from_linear(out_shape, fragment.num_threads, 1 << n_reg_out, matrix,
+                                replicate=1 << len(rep_space), name=f"rows({fragment.name})")
+
+
+def _compact(images: list):
+    """Re-express bit vectors in a new basis drawn from them in order: returns each image's
+    coordinates (a bit set over new unit vectors) and the rank."""
+    echelon: list = []  # (vector, coordinates), distinct leading bits
+    out = []
+    for x in images:
+        coord = 0
+        for vec, c in echelon:
+            if x >> (vec.bit_length() - 1) & 1:
+                x ^= vec
+                coord ^= c
+        if x:
+            unit = 1 << len(echelon)
+            echelon.append((x, coord ^ unit))
+            echelon.sort(key=lambda e: -e[0])
+            coord = unit
+        out.append(coord)
+    return out, len(echelon)
