@@ -119,7 +119,8 @@ class Fragment:
         """Whether (thread, register) holds an element: True, False or a bool expression."""
         if self._covers_fn is not None:
             args, _ = normalize_args((thread, register))
-            return normalize(self._covers_fn(*args))
+            out = normalize(self._covers_fn(*args))
+            return bool(out) if as_int(out) is not None else out
         if self.is_dense():
             return True
         t, r = as_int(thread), as_int(register)
