@@ -1,0 +1,339 @@
+"""Statements of one thread block, SIMT style on numpy.
+
+Thread-level code runs once for all threads at the same time: each thread is a lane of the
+last axis and divergent branches run under a lane mask. Tile ops run once per block.
+`T.Parallel` nests run once, vectorized over index grids that add axes to the left.
+
+Every `run` is a generator that yields the waiting statement when its threads are blocked
+on an mbarrier; a divergent `if` interleaves its two sides, so a consumer branch that waits
+lets the producer branch run (a yield that reaches the block is a deadlock).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import DeviceRuntimeError, TileLangError
+from ...ir import stmt as S
+from ...ir import tileop as TOP
+from ...ir.stmt import WARP_GROUP_SIZE
+from . import values
+from .copy import run_atomic_region, run_copy, run_fill, run_tma_copy
+from .debug import run_assert, run_print
+from .evaluator import LANE_SCOPES, Evaluator, any_active, mask_and
+from .gemm import run_gemm
+from .reduce import run_cumsum, run_reduce
+
+TILE_OPS = {
+    TOP.Copy: run_copy, TOP.TmaCopy: run_tma_copy, TOP.Fill: run_fill, TOP.AtomicRegion: run_atomic_region,
+    TOP.Gemm: run_gemm, TOP.Reduce: run_reduce, TOP.CumSum: run_cumsum, TOP.Print: run_print,
+}
+
+_UFUNC_AT = {"add": np.add, "max": np.maximum, "min": np.minimum}
+_NO_OPS = ("sync_threads", "sync_warp", "named_barrier_sync", "fence_proxy_async", "set_max_nreg",
+           "warpgroup_arrive", "warpgroup_commit_batch", "warpgroup_wait", "tma_store_wait")
+
+
+class BlockExecutor(Evaluator):
+    """Runs a kernel body for one block. `block` names the block for error messages."""
+
+    def __init__(self, env, storage, lanes, barriers, block: dict):
+        super().__init__(env, storage, lanes)
+        self.barriers = barriers
+        self.block = block
+        self.parallel_depth = 0  # T.Parallel axes in scope (left of the lane axis)
+        self.thread_tags: dict = {}  # "threadIdx.x" -> its Var, for T.thread_binding loops
+
+    def block_text(self) -> str:
+        return "block " + ", ".join(f"{k}={v}" for k, v in self.block.items())
+
+    # -- driving ------------------------------------------------------------------------
+    def run_block(self, body) -> None:
+        for waiting in self.run(body, None):
+            raise DeviceRuntimeError(
+                f"deadlock in {self.block_text()}: threads wait on an mbarrier whose phase never completes "
+                "(every other thread is finished or waiting too)", waiting.span)
+
+    def run(self, s, mask):
+        simple = _SIMPLE.get(type(s))
+        if simple is None:
+            fn = _COMPOUND.get(type(s))
+            if fn is None:
+                tile = TILE_OPS.get(type(s))
+                if tile is None:
+                    raise DeviceRuntimeError(f"the CPU backend cannot run a {type(s).__name__} statement", s.span)
+                if any_active(mask):
+                    self.guarded(tile, s, mask)
+                return
+            yield from fn(self, s, mask)
+            return
+        self.guarded(simple, s, mask)
+
+    def guarded(self, fn, s, *args):
+        """Call fn(self, s, *args); any failure becomes a DeviceRuntimeError at s's line."""
+        try:
+            return fn(self, s, *args)
+        except DeviceRuntimeError as e:
+            if e.span is None:
+                e.span = s.span
+                e.message = f"{e.message} ({self.block_text()})"
+            raise
+        except TileLangError:
+            raise
+        except Exception as e:  # numpy errors: report at the user's line
+            raise DeviceRuntimeError(f"{type(e).__name__}: {e} ({self.block_text()})", s.span) from e
+
+    def value(self, s, expr, mask):
+        return self.guarded(lambda self, s: self.ev(expr, mask), s)
+
+    # -- structure -----------------------------------------------------------------------
+    def _seq(self, s, mask):
+        for x in s.stmts:
+            yield from self.run(x, mask)
+
+    def _let(self, s, mask):
+        self.env[s.var] = self.value(s, s.value, mask)
+        yield from self.run(s.body, mask)
+
+    def _if(self, s, mask):
+        cond = self.value(s, s.condition, mask)
+        if np.ndim(cond) == 0:
+            body = s.then_body if cond else s.else_body
+            if body is not None:
+                yield from self.run(body, mask)
+            return
+        sides = [(s.then_body, mask_and(mask, cond))]
+        if s.else_body is not None:
+            sides.append((s.else_body, mask_and(mask, np.logical_not(cond))))
+        sides = [(b, m) for b, m in sides if np.any(m)]
+        if len(sides) == 1:
+            yield from self.run(*sides[0])
+        elif sides:
+            yield from self._interleave([self.run(b, m) for b, m in sides])
+
+    def _interleave(self, gens):
+        """Run diverged thread groups until all finish; yield when all are stuck."""
+        while gens:
+            before = self.barriers.progress
+            waiting, blocked = None, []
+            for g in gens:
+                try:
+                    waiting = next(g)
+                    blocked.append(g)
+                except StopIteration:
+                    pass
+            if len(blocked) == len(gens) and self.barriers.progress == before:
+                yield waiting
+            gens = blocked
+
+    def _warp_specialize(self, s, mask):
+        groups = self.lanes // WARP_GROUP_SIZE
+        m = mask_and(mask, np.isin(groups, s.warp_groups))
+        if np.any(m):
+            yield from self.run(s.body, m)
+
+    def _while(self, s, mask):
+        while True:
+            cond = self.value(s, s.condition, mask)
+            if np.ndim(cond) == 0:
+                if not cond:
+                    return
+            else:
+                mask = mask_and(mask, cond)
+                if not np.any(mask):
+                    return
+            yield from self.run(s.body, mask)
+
+    # -- loops ---------------------------------------------------------------------------
+    def _for(self, s, mask):
+        if s.kind == "parallel":
+            yield from self._parallel(s, mask)
+            return
+        if s.kind == "thread":
+            yield from self._thread_loop(s, mask)
+            return
+        lo, extent, step = (self.value(s, x, mask) for x in (s.min, s.extent, s.step))
+        var = s.var
+        if np.ndim(lo) == 0 and np.ndim(extent) == 0 and np.ndim(step) == 0:
+            dtype = var.dtype.numpy.type
+            lo, step = int(lo), int(step)
+            for n in range(int(extent)):
+                self.env[var] = dtype(lo + n * step)
+                yield from self.run(s.body, mask)
+            return
+        # per-lane trip counts: run to the longest, each lane while it is in range
+        count = np.broadcast_to(extent, self.lanes.shape)
+        for n in range(int(np.max(count)) if count.size else 0):
+            live = mask_and(mask, n < count)
+            if not np.any(live):
+                continue
+            self.env[var] = values.cast(lo + n * step, var.dtype)
+            yield from self.run(s.body, live)
+
+    def _thread_loop(self, s, mask):
+        tag = s.annotations.get("thread", "threadIdx.x")
+        self.env[s.var] = self.env[self.thread_tags[tag]]
+        yield from self.run(s.body, mask)
+
+    def _parallel(self, s, mask):
+        """A nest of T.Parallel loops as one vectorized step over its index grid."""
+        loops = [s]
+        while isinstance(loops[-1].body, S.For) and loops[-1].body.kind == "parallel":
+            loops.append(loops[-1].body)
+        if self.parallel_depth == 0:
+            if not any_active(mask):
+                return
+            mask = None  # the block runs the tile loop once, whichever threads reach it
+        k = len(loops)
+        trailing = (1,) * (self.parallel_depth + 1)
+        for j, loop in enumerate(loops):
+            lo, extent, step = (self.value(loop, x, None) for x in (loop.min, loop.extent, loop.step))
+            if np.ndim(lo) or np.ndim(extent) or np.ndim(step):
+                raise DeviceRuntimeError("a T.Parallel extent differs between threads", loop.span)
+            grid = np.arange(int(extent), dtype=loop.var.dtype.numpy) * int(step) + int(lo)
+            shape = [1] * k
+            shape[j] = int(extent)
+            self.env[loop.var] = grid.reshape(tuple(shape) + trailing)
+        self.parallel_depth += k
+        try:
+            yield from self.run(loops[-1].body, mask)
+        finally:
+            self.parallel_depth -= k
+
+    # -- memory --------------------------------------------------------------------------
+    def _store(self, s, mask):
+        buf = s.buffer
+        arr = self.storage_of(buf)
+        idx = [self.ev(i, mask) for i in s.indices]
+        val = self.ev(s.value, mask)
+        if np.ndim(val) == 0 or val.dtype != arr.dtype:
+            val = values.cast(val, buf.dtype)
+        if buf.memory_scope in LANE_SCOPES:
+            idx.append(self.lanes)
+        if mask is None and val.ndim == 0 and all(np.ndim(i) == 0 for i in idx):
+            key = tuple(int(i) for i in idx)
+            if not all(0 <= k < n for k, n in zip(key, arr.shape)):
+                raise DeviceRuntimeError(_oob("write", buf, key, arr.shape))
+            arr[key] = val
+            return
+        idx, val = self._active(buf, arr, idx, val, mask, "write")
+        arr[idx] = val
+
+    def _atomic(self, s, mask):
+        """A scalar atomic done by every thread (or T.Parallel iteration) that reaches it."""
+        buf = s.buffer
+        arr = self.storage_of(buf)
+        idx = [self.ev(i, mask) for i in s.indices]
+        val = values.cast(self.ev(s.value, mask), buf.dtype)
+        if buf.memory_scope in LANE_SCOPES:
+            idx.append(self.lanes)
+        if self.parallel_depth == 0:
+            idx.append(np.zeros(self.lanes.shape, np.int64))  # every thread performs it
+            idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
+            idx = idx[:-1]
+        else:
+            idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
+        _UFUNC_AT[s.op].at(arr, idx, val)
+
+    def _active(self, buf, arr, idx, val, mask, what):
+        """Indices and values of the live elements, flattened; out-of-bounds ones raise."""
+        shapes = [np.shape(i) for i in idx] + [np.shape(val)]
+        if mask is not None:
+            shapes.append(np.shape(mask))
+        shape = np.broadcast_shapes(*shapes)
+        idx = [np.broadcast_to(i, shape) for i in idx]
+        val = np.broadcast_to(val, shape)
+        if mask is not None:
+            m = np.broadcast_to(mask, shape)
+            idx = [i[m] for i in idx]
+            val = val[m]
+        for d, (i, n) in enumerate(zip(idx, arr.shape)):
+            if i.size and (i.min() < 0 or i.max() >= n):
+                bad = (i < 0) | (i >= n)
+                where = tuple(int(np.ravel(j)[np.ravel(bad)][0]) for j in idx[:buf.ndim])
+                raise DeviceRuntimeError(_oob(what, buf, where, arr.shape[:buf.ndim]))
+        return tuple(idx), val
+
+    # -- intrinsics -----------------------------------------------------------------------
+    def _evaluate(self, s, mask):
+        call = s.value
+        name = getattr(call, "name", None)
+        if name in _NO_OPS:
+            return
+        handler = _INTRINSICS.get(name)
+        if handler is not None:
+            yield from handler(self, s, call, mask)
+            return
+        self.value(s, call, mask)
+
+    def active_threads(self, mask) -> int:
+        if self.parallel_depth:
+            return 1
+        if mask is None:
+            return self.lanes.shape[0]
+        return int(np.count_nonzero(np.broadcast_to(mask, self.lanes.shape)))
+
+    def _barrier(self, s, load, mask):
+        index = self.value(s, load.indices[0], mask)
+        if np.ndim(index):
+            live = np.broadcast_to(index, self.lanes.shape)
+            if mask is not None:
+                live = live[np.broadcast_to(mask, self.lanes.shape)]
+            if np.unique(live).size > 1:
+                raise DeviceRuntimeError("threads of one branch use different mbarriers here; the CPU backend "
+                                         "needs one barrier per statement", s.span)
+            index = live[0]
+        return load.buffer, int(index)
+
+    def _mbarrier_arrive(self, s, call, mask):
+        buf, i = self._barrier(s, call.args[0], mask)
+        self.guarded(lambda self, s: self.barriers.arrive(buf, i, self.active_threads(mask)), s)
+        return
+        yield
+
+    def _mbarrier_expect_tx(self, s, call, mask):
+        buf, i = self._barrier(s, call.args[0], mask)
+        tx = int(np.max(self.value(s, call.args[1], mask)))
+        n = self.active_threads(mask)
+        self.guarded(lambda self, s: self.barriers.expect_tx(buf, i, tx * n), s)
+        if call.name == "mbarrier_arrive_expect_tx":
+            self.guarded(lambda self, s: self.barriers.arrive(buf, i, n), s)
+        return
+        yield
+
+    def _mbarrier_wait(self, s, call, mask):
+        buf, i = self._barrier(s, call.args[0], mask)
+        parity = self.value(s, call.args[1], mask)
+        if np.ndim(parity):
+            live = np.broadcast_to(parity, self.lanes.shape)
+            if mask is not None:
+                live = live[np.broadcast_to(mask, self.lanes.shape)]
+            parity = live
+        bar = self.barriers.get(buf, i)
+        while not all(bar.passed(int(p)) for p in np.unique(parity)):
+            yield s
+
+    def _sync_grid(self, s, call, mask):
+        raise DeviceRuntimeError("T.sync_grid cannot run on the CPU backend: it runs blocks one after another",
+                                 s.span)
+        yield
+
+
+def _oob(what, buf, index, shape) -> str:
+    return f"out-of-bounds {what} of {buf.name}: index {tuple(index)} is outside its shape {tuple(shape)}"
+
+
+_SIMPLE = {
+    S.BufferStore: BlockExecutor._store,
+    TOP.Atomic: BlockExecutor._atomic,
+    TOP.DeviceAssert: lambda self, s, mask: run_assert(self, s, mask),
+}
+_COMPOUND = {
+    S.SeqStmt: BlockExecutor._seq, S.LetStmt: BlockExecutor._let, S.IfThenElse: BlockExecutor._if,
+    S.For: BlockExecutor._for, S.While: BlockExecutor._while, S.WarpSpecialize: BlockExecutor._warp_specialize,
+    S.Evaluate: BlockExecutor._evaluate,
+}
+_INTRINSICS = {
+    "mbarrier_arrive": BlockExecutor._mbarrier_arrive, "mbarrier_wait_parity": BlockExecutor._mbarrier_wait,
+    "mbarrier_expect_tx": BlockExecutor._mbarrier_expect_tx,
+    "mbarrier_arrive_expect_tx": BlockExecutor._mbarrier_expect_tx, "sync_grid": BlockExecutor._sync_grid,
+}
