@@ -83,8 +83,11 @@ def compute_capability(arch: str) -> int:
 
 
 def header_hash() -> str:
-    """sha256 of the device header, part of every cache key."""
-    return hashlib.sha256(HEADER.read_bytes()).hexdigest()
+    """sha256 over every device header (tl.cuh, tl_gemm.cuh, ...), part of every cache key."""
+    digest = hashlib.sha256()
+    for path in sorted(INCLUDE_DIR.glob("*.cuh")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +105,16 @@ def nvrtc_version() -> tuple[int, int] | None:
     return (major, minor) if int(err) == 0 else None
 
 
+def compiler_id() -> str:
+    """The compiler build_cuda would use by default: 'nvrtc 13.5', 'nvcc' or 'none'."""
+    if nvrtc_version() is not None:
+        return "nvrtc %d.%d" % nvrtc_version()
+    return "nvcc" if nvcc_path() else "none"
+
+
+@functools.lru_cache(maxsize=None)
 def nvcc_path() -> str | None:
+    """nvcc on PATH, under $CUDA_HOME or /usr/local/cuda; None when absent."""
     found = shutil.which("nvcc")
     if found:
         return found

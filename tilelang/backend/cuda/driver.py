@@ -7,8 +7,9 @@ device's primary context, the one torch uses. Every driver call is checked; a fa
 `CudaDriverError` naming the CUresult.
 
 Parameter kinds (the kernel's parameters, in order): 'ptr' (device pointer, pass an int),
-'i32', 'u32', 'i64', 'u64', 'f32', 'f64', 'tensormap' (128-byte CUtensorMap by value for a
-`const __grid_constant__ tl::TmaDescriptor` parameter, pass the bytes from tma.py).
+'bool', 'i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64', 'f16', 'f32', 'f64', and
+'tensormap' (128-byte CUtensorMap by value for a `const __grid_constant__ tl::TmaDescriptor`
+parameter, pass the bytes from tma.py).
 """
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES = 3
 CU_FUNC_ATTRIBUTE_NUM_REGS = 4
 CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
 CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4
+CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97
 CUDA_ERROR_INVALID_CONTEXT = 201
 STATIC_SMEM_LIMIT = 48 * 1024
 
 # kind -> (struct format, size, alignment)
 PARAM_KINDS = {
     "ptr": ("Q", 8, 8),
+    "bool": ("?", 1, 1),
+    "i8": ("b", 1, 1),
+    "u8": ("B", 1, 1),
+    "i16": ("h", 2, 2),
+    "u16": ("H", 2, 2),
+    "f16": ("e", 2, 2),
     "i32": ("i", 4, 4),
     "u32": ("I", 4, 4),
     "i64": ("q", 8, 8),
@@ -57,6 +65,7 @@ _SIGNATURES = {
     "cuInit": [_c_uint],
     "cuGetErrorName": [_c_int, ctypes.POINTER(ctypes.c_char_p)],
     "cuDeviceGet": [ctypes.POINTER(_c_int), _c_int],
+    "cuDeviceGetAttribute": [ctypes.POINTER(_c_int), _c_int, _c_int],
     "cuDevicePrimaryCtxRetain": [ctypes.POINTER(_vp), _c_int],
     "cuCtxGetCurrent": [ctypes.POINTER(_vp)],
     "cuCtxSetCurrent": [_vp],
@@ -113,6 +122,15 @@ def primary_context(device: int) -> int:
     check(lib.cuDeviceGet(ctypes.byref(dev), device), "cuDeviceGet")
     check(lib.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev), "cuDevicePrimaryCtxRetain")
     return ctx.value
+
+
+@functools.lru_cache(maxsize=None)
+def max_dynamic_smem(device: int) -> int:
+    """The most shared memory one block may opt in to on `device` (227 KB on H100)."""
+    value = _c_int()
+    check(libcuda().cuDeviceGetAttribute(ctypes.byref(value), CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                                         device), "cuDeviceGetAttribute(MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)")
+    return value.value
 
 
 def make_current(device: int) -> None:
@@ -230,6 +248,11 @@ class Launcher:
         self.block = tuple(block) + (1,) * (3 - len(block))
         self.dynamic_smem = int(dynamic_smem)
         if self.dynamic_smem > STATIC_SMEM_LIMIT:
+            limit = max_dynamic_smem(self.device)
+            if self.dynamic_smem > limit:
+                raise DeviceRuntimeError(f"kernel {name} needs {self.dynamic_smem} bytes of shared memory; device "
+                                         f"{self.device} allows at most {limit} per block (use smaller tiles or "
+                                         "fewer pipeline stages)")
             check(libcuda().cuFuncSetAttribute(self.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                                self.dynamic_smem), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)")
         self.params = ParamBuffer(param_kinds)

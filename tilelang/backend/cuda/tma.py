@@ -90,25 +90,32 @@ def _validate(name, itemsize, address, shape, strides, box, element_strides, swi
 
 
 class TmaDescriptorCache:
-    """Encoded descriptors keyed by everything that determines them (pointer included)."""
+    """Descriptors of one kernel parameter (fixed dtype, box, swizzle), encoded once per tensor.
 
-    def __init__(self, max_entries: int = 4096):
+    A descriptor holds the global address and shape, so it is keyed by (address, shape,
+    strides); encoding costs a driver call, a hit costs a dict lookup.
+    """
+
+    def __init__(self, dtype, box: Sequence[int], *, element_strides: Sequence[int] | None = None,
+                 swizzle: str = "none", l2_promotion: str = "128B", oob_fill: str = "zero", max_entries: int = 1024):
+        self.dtype, self.box = dtype_name(dtype), tuple(box)
+        self.options = {"element_strides": element_strides, "swizzle": swizzle, "l2_promotion": l2_promotion,
+                        "oob_fill": oob_fill}
         self.max_entries = max_entries
         self._entries: dict[tuple, bytes] = {}
 
-    def get(self, dtype, address: int, shape: Sequence[int], strides: Sequence[int], box: Sequence[int], *,
-            element_strides: Sequence[int] | None = None, swizzle: str = "none", l2_promotion: str = "128B",
-            oob_fill: str = "zero") -> bytes:
-        key = (dtype, address, tuple(shape), tuple(strides), tuple(box),
-               None if element_strides is None else tuple(element_strides), swizzle, l2_promotion, oob_fill)
+    def get(self, address: int, shape: Sequence[int], strides: Sequence[int]) -> bytes:
+        key = (address, tuple(shape), tuple(strides))
         desc = self._entries.get(key)
         if desc is None:
             if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            desc = self._entries[key] = encode_tiled(
-                dtype, address, shape, strides, box, element_strides=element_strides, swizzle=swizzle,
-                l2_promotion=l2_promotion, oob_fill=oob_fill)
+                self._entries.clear()  # tensors come and go; old addresses are rarely seen again
+            desc = self._entries[key] = encode_tiled(self.dtype, address, key[1], key[2], self.box, **self.options)
         return desc
+
+    def for_tensor(self, tensor) -> bytes:
+        """The descriptor of a torch tensor (its data pointer, shape and strides)."""
+        return self.get(tensor.data_ptr(), tensor.shape, tensor.stride())
 
     def __len__(self) -> int:
         return len(self._entries)
