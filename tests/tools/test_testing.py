@@ -11,14 +11,27 @@ def test_set_random_seed_makes_torch_repeatable():
     assert torch.equal(a, torch.rand(4))
 
 
+def f():
+    pass
+
+
+def mark_of(decorator):
+    import functools
+
+    @functools.wraps(f)
+    def g():
+        pass
+
+    return decorator(g).pytestmark[0]
+
+
 def test_skip_markers_reflect_the_machine():
-    marked = tilelang.testing.requires_package("no_such_package_xyz")(lambda: None)
-    mark = marked.pytestmark[0]
+    mark = mark_of(tilelang.testing.requires_package("no_such_package_xyz"))
     assert mark.name == "skipif" and mark.args[0] is True and "no_such_package_xyz" in mark.kwargs["reason"]
-    assert tilelang.testing.requires_package("torch")(lambda: None).pytestmark[0].args[0] is False
-    cuda = tilelang.testing.requires_cuda(lambda: None).pytestmark[0]
+    assert mark_of(tilelang.testing.requires_package("torch")).args[0] is False
+    cuda = mark_of(tilelang.testing.requires_cuda)
     assert cuda.args[0] is (not torch.cuda.is_available())
-    hopper = tilelang.testing.requires_cuda_compute_version_ge(9, 0)(lambda: None).pytestmark[0]
+    hopper = mark_of(tilelang.testing.requires_cuda_compute_version_ge(9, 0))
     assert hopper.args[0] is (tilelang.testing.cuda_compute_version() < (9, 0))
     with pytest.raises(ValueError, match="mode"):
         tilelang.testing.requires_cuda_compute_version(8, 0, mode="almost")
