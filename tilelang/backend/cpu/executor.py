@@ -6,7 +6,9 @@ last axis and divergent branches run under a lane mask. Tile ops run once per bl
 
 Every `run` is a generator that yields the waiting statement when its threads are blocked
 on an mbarrier; a divergent `if` interleaves its two sides, so a consumer branch that waits
-lets the producer branch run (a yield that reaches the block is a deadlock).
+lets the producer branch run. Warp-specialized kernels (T.ws with mbarrier waits) run each
+warp group as its own executor, interleaved the same way. A wait that no thread group can
+get past is a deadlock.
 """
 from __future__ import annotations
 
@@ -42,16 +44,28 @@ class BlockExecutor(Evaluator):
         self.block = block
         self.parallel_depth = 0  # T.Parallel axes in scope (left of the lane axis)
         self.thread_tags: dict = {}  # "threadIdx.x" -> its Var, for T.thread_binding loops
+        self.runs_tile_ops = True  # False for the non-leading warp groups of a warp-specialized block
+        self.ws_depth = 0
 
     def block_text(self) -> str:
         return "block " + ", ".join(f"{k}={v}" for k, v in self.block.items())
 
     # -- driving ------------------------------------------------------------------------
-    def run_block(self, body) -> None:
-        for waiting in self.run(body, None):
+    def run_block(self, body, groups=None) -> None:
+        """Run the body for all threads, or (groups: executors, one per warp group) cooperatively."""
+        gens = [self.run(body, None)] if groups is None else \
+            [g.run(body, g.lanes // WARP_GROUP_SIZE == n) for n, g in enumerate(groups)]
+        for waiting in interleave(self.barriers, gens):
             raise DeviceRuntimeError(
                 f"deadlock in {self.block_text()}: threads wait on an mbarrier whose phase never completes "
                 "(every other thread is finished or waiting too)", waiting.span)
+
+    def for_warp_group(self, n: int) -> "BlockExecutor":
+        """An executor for warp group n: its own loop variables, the block's memory."""
+        ex = BlockExecutor(dict(self.env), self.storage, self.lanes, self.barriers, self.block)
+        ex.thread_tags = self.thread_tags
+        ex.runs_tile_ops = n == 0
+        return ex
 
     def run(self, s, mask):
         simple = _SIMPLE.get(type(s))
@@ -61,7 +75,7 @@ class BlockExecutor(Evaluator):
                 tile = TILE_OPS.get(type(s))
                 if tile is None:
                     raise DeviceRuntimeError(f"the CPU backend cannot run a {type(s).__name__} statement", s.span)
-                if any_active(mask):
+                if any_active(mask) and (self.runs_tile_ops or self.ws_depth):
                     self.guarded(tile, s, mask)
                 return
             yield from fn(self, s, mask)
@@ -108,28 +122,17 @@ class BlockExecutor(Evaluator):
         if len(sides) == 1:
             yield from self.run(*sides[0])
         elif sides:
-            yield from self._interleave([self.run(b, m) for b, m in sides])
-
-    def _interleave(self, gens):
-        """Run diverged thread groups until all finish; yield when all are stuck."""
-        while gens:
-            before = self.barriers.progress
-            waiting, blocked = None, []
-            for g in gens:
-                try:
-                    waiting = next(g)
-                    blocked.append(g)
-                except StopIteration:
-                    pass
-            if len(blocked) == len(gens) and self.barriers.progress == before:
-                yield waiting
-            gens = blocked
+            yield from interleave(self.barriers, [self.run(b, m) for b, m in sides])
 
     def _warp_specialize(self, s, mask):
         groups = self.lanes // WARP_GROUP_SIZE
         m = mask_and(mask, np.isin(groups, s.warp_groups))
         if np.any(m):
-            yield from self.run(s.body, m)
+            self.ws_depth += 1
+            try:
+                yield from self.run(s.body, m)
+            finally:
+                self.ws_depth -= 1
 
     def _while(self, s, mask):
         while True:
@@ -316,6 +319,23 @@ class BlockExecutor(Evaluator):
         raise DeviceRuntimeError("T.sync_grid cannot run on the CPU backend: it runs blocks one after another",
                                  s.span)
         yield
+
+
+def interleave(barriers, gens):
+    """Run diverged thread groups until all finish; yield a waiting statement when every
+    unfinished group is blocked and a whole round changed no barrier."""
+    while gens:
+        before = barriers.progress
+        waiting, blocked = None, []
+        for g in gens:
+            try:
+                waiting = next(g)
+                blocked.append(g)
+            except StopIteration:
+                pass
+        if len(blocked) == len(gens) and barriers.progress == before:
+            yield waiting
+        gens = blocked
 
 
 def _oob(what, buf, index, shape) -> str:

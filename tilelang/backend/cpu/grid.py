@@ -7,10 +7,21 @@ import itertools
 import numpy as np
 
 from ...errors import DeviceRuntimeError
+from ...ir import expr as E
 from ...ir import stmt as S
+from ...ir.stmt import WARP_GROUP_SIZE
+from ...ir.visitor import collect
 from .barriers import BarrierSet
 from .evaluator import LANE_SCOPES, Evaluator
 from .executor import BlockExecutor
+
+
+def _warp_specialized(body) -> bool:
+    """T.ws blocks whose threads wait on mbarriers: their warp groups must run independently."""
+    has_ws = collect(body, lambda n: isinstance(n, S.WarpSpecialize))
+    waits = collect(body, lambda n: isinstance(n, E.Call) and n.name == "mbarrier_wait_parity")
+    return bool(has_ws and waits)
+
 
 _TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
 
@@ -34,6 +45,7 @@ def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
         stride *= t
     shapes = {buf: tuple(_int(host, d, f"extent of {buf.name}", buf.span) for d in buf.shape)
               for buf in launch.allocations}
+    num_groups = -(-num_threads // WARP_GROUP_SIZE) if _warp_specialized(launch.body) else 1
     for block in itertools.product(*(range(n) for n in reversed(grid))):
         block = tuple(reversed(block))  # blockIdx.x varies fastest
         block_env = dict(env)
@@ -53,4 +65,5 @@ def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
         names = {var.name: b for var, b in zip(launch.block_vars, block)}
         ex = BlockExecutor(block_env, block_storage, lanes, barriers, names)
         ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
-        ex.run_block(launch.body)
+        groups = [ex.for_warp_group(n) for n in range(num_groups)] if num_groups > 1 else None
+        ex.run_block(launch.body, groups)
