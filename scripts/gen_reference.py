@@ -35,7 +35,7 @@ OTHER = "Other names"
 def public_names(module) -> list:
     names = getattr(module, "__all__", None) or dir(module)
     return sorted({n for n in list(names) + dir(module) if not n.startswith("_")
-                   and not isinstance(getattr(module, n, None), types.ModuleType)}, key=str.lower)
+                   and not isinstance(getattr(module, n, None), types.ModuleType)}, key=lambda n: (n.lower(), n))
 
 
 def _clean(text: str) -> str:
