@@ -5,7 +5,7 @@ import tilelang
 import tilelang.language as T
 from tilelang.profiler import Profiler, TensorSupplyType, do_bench
 
-from conftest import FakeKernel, add_one_func, requires_cpu_backend
+from profiler_fakes import FakeKernel, add_one_func, requires_cpu_backend
 
 
 def two_inputs(M, dtype="float16"):
