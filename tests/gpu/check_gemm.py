@@ -27,24 +27,25 @@ GEMM_SOURCE = r"""
 constexpr int BM = {BM}, BN = {BN}, BK = {BK}, WARP_M = {WARP_M}, WARP_N = {WARP_N}, STAGES = {STAGES};
 constexpr int THREADS = WARP_M * WARP_N * 32, GROUP = {GROUP};
 constexpr bool TRANS_A = {TRANS_A}, TRANS_B = {TRANS_B};
-constexpr int SWZ = {SWZ};
 typedef {AB} ab_t;
 typedef {ACC} acc_t;
 typedef {OUT} out_t;
 constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
 constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
+typedef tl::SmemLayout<A_ROWS, A_COLS, {SWZ_A}> LayoutA;
+typedef tl::SmemLayout<B_ROWS, B_COLS, {SWZ_B}> LayoutB;
 constexpr int MI = BM / WARP_M / 16, NI = BN / WARP_N / 8;
 
 // Rows [r0, r0 + R) x cols [c0, c0 + L) of a row-major (rows, cols) matrix into a swizzled tile.
-template <int R, int L>
+template <typename Layout>
 __device__ __forceinline__ void load_tile(ab_t* smem, const ab_t* g, int r0, int c0, int rows, int cols) {
-  constexpr int E = 16 / sizeof(ab_t), CH = R * L / E;
+  constexpr int R = Layout::kRows, L = Layout::kCols, E = 16 / sizeof(ab_t), CH = R * L / E;
 #pragma unroll
   for (int c = threadIdx.x; c < CH; c += THREADS) {
     int r = c / (L / E), col = (c % (L / E)) * E;
     bool ok = r0 + r < rows && c0 + col < cols;
     const ab_t* src = ok ? g + (long)(r0 + r) * cols + c0 + col : g;
-    tl::cp_async_16_zfill(smem + tl::smem_offset<L, sizeof(ab_t), SWZ>(r, col), src, ok);
+    tl::cp_async_16_zfill(smem + Layout::template offset<ab_t>(r, col), src, ok);
   }
 }
 
@@ -62,10 +63,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) gemm_kernel(const ab_t* __
   for (int i = 0; i < MI * NI * 4; ++i) acc[i] = acc_t(0);
   int KT = (K + BK - 1) / BK;
   auto issue = [&](int kt, int s) {
-    if (TRANS_A) load_tile<A_ROWS, A_COLS>(As + s * A_ROWS * A_COLS, A, kt * BK, bm * BM, K, M);
-    else load_tile<A_ROWS, A_COLS>(As + s * A_ROWS * A_COLS, A, bm * BM, kt * BK, M, K);
-    if (TRANS_B) load_tile<B_ROWS, B_COLS>(Bs + s * B_ROWS * B_COLS, B, bn * BN, kt * BK, N, K);
-    else load_tile<B_ROWS, B_COLS>(Bs + s * B_ROWS * B_COLS, B, kt * BK, bn * BN, K, N);
+    if (TRANS_A) load_tile<LayoutA>(As + s * A_ROWS * A_COLS, A, kt * BK, bm * BM, K, M);
+    else load_tile<LayoutA>(As + s * A_ROWS * A_COLS, A, bm * BM, kt * BK, M, K);
+    if (TRANS_B) load_tile<LayoutB>(Bs + s * B_ROWS * B_COLS, B, bn * BN, kt * BK, N, K);
+    else load_tile<LayoutB>(Bs + s * B_ROWS * B_COLS, B, kt * BK, bn * BN, K, N);
   };
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
@@ -79,7 +80,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) gemm_kernel(const ab_t* __
     if (next < KT) issue(next, next % STAGES);
     tl::cp_async_commit();
     int s = kt % STAGES;
-    tl::gemm_ss<BM, BN, BK, WARP_M, WARP_N, TRANS_A, TRANS_B, false, SWZ, SWZ>(
+    tl::gemm_ss<BM, BN, BK, WARP_M, WARP_N, TRANS_A, TRANS_B, false, LayoutA, LayoutB>(
         As + s * A_ROWS * A_COLS, Bs + s * B_ROWS * B_COLS, acc);
   }
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
@@ -103,15 +104,16 @@ RS_SOURCE = r"""
 #include "tl_gemm.cuh"
 
 constexpr int BM = {BM}, BN = {BN}, D = {D}, WARP_M = {WARP_M}, THREADS = WARP_M * 32;
-constexpr int SWZ = 1;
 constexpr int MI = BM / WARP_M / 16;
+typedef tl::SmemLayout<BM, D, 128> LayoutQ;
+typedef tl::SmemLayout<BN, D, 128> LayoutKV;
 
-template <int R, int L>
+template <typename Layout>
 __device__ __forceinline__ void load_tile(tl::half_t* smem, const tl::half_t* g) {
-  constexpr int E = 8, CH = R * L / E;
+  constexpr int R = Layout::kRows, L = Layout::kCols, E = 8, CH = R * L / E;
   for (int c = threadIdx.x; c < CH; c += THREADS) {
     int r = c / (L / E), col = (c % (L / E)) * E;
-    tl::cp_async_16(smem + tl::smem_offset<L, 2, SWZ>(r, col), g + r * L + col);
+    tl::cp_async_16(smem + Layout::template offset<tl::half_t>(r, col), g + r * L + col);
   }
 }
 
@@ -122,19 +124,19 @@ extern "C" __global__ void __launch_bounds__(THREADS) rs_kernel(const tl::half_t
   tl::half_t* Ks = Qs + BM * D;
   tl::half_t* Vs = Ks + BN * D;
   int b = blockIdx.x;
-  load_tile<BM, D>(Qs, Q + b * BM * D);
-  load_tile<BN, D>(Ks, K + b * BN * D);
-  load_tile<BN, D>(Vs, V + b * BN * D);
+  load_tile<LayoutQ>(Qs, Q + b * BM * D);
+  load_tile<LayoutKV>(Ks, K + b * BN * D);
+  load_tile<LayoutKV>(Vs, V + b * BN * D);
   tl::cp_async_commit();
   tl::cp_async_wait<0>();
   __syncthreads();
   float s[MI * (BN / 8) * 4];
-  tl::gemm_ss<BM, BN, D, WARP_M, 1, false, true, true, SWZ, SWZ>(Qs, Ks, s);
+  tl::gemm_ss<BM, BN, D, WARP_M, 1, false, true, true, LayoutQ, LayoutKV>(Qs, Ks, s);
   tl::half_t p[MI * (BN / 8) * 4];
 #pragma unroll
   for (int i = 0; i < MI * (BN / 8) * 4; ++i) p[i] = tl::half_t(s[i]);
   float o[MI * (D / 8) * 4];
-  tl::gemm_rs<BM, D, BN, WARP_M, 1, false, false, true, SWZ, SWZ>(p, Vs, o);
+  tl::gemm_rs<BM, D, BN, WARP_M, 1, false, false, true, LayoutQ, LayoutKV>(p, Vs, o);
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   for (int mi = 0; mi < MI; ++mi)
     for (int ni = 0; ni < D / 8; ++ni)
@@ -185,9 +187,17 @@ def _fill(src: str, **values) -> str:
 def gemm_source(cfg: Config) -> str:
     return _fill(GEMM_SOURCE, BM=cfg.bm, BN=cfg.bn, BK=cfg.bk, WARP_M=cfg.warp_m, WARP_N=cfg.warp_n,
                  STAGES=cfg.stages, GROUP=cfg.group, TRANS_A=str(cfg.trans_a).lower(),
-                 TRANS_B=str(cfg.trans_b).lower(), SWZ=cfg.swizzle, AB=CTYPE[cfg.dtype],
+                 TRANS_B=str(cfg.trans_b).lower(), AB=CTYPE[cfg.dtype],
+                 SWZ_A=swizzle_bytes(cfg.bm if cfg.trans_a else cfg.bk, cfg) if cfg.swizzle else 0,
+                 SWZ_B=swizzle_bytes(cfg.bk if cfg.trans_b else cfg.bn, cfg) if cfg.swizzle else 0,
                  ACC="tl::half_t" if cfg.acc == "float16" else CTYPE[cfg.acc],
                  OUT="tl::half_t" if cfg.out == "float16" else CTYPE[cfg.out])
+
+
+def swizzle_bytes(cols: int, cfg: Config) -> int:
+    """The widest swizzle dividing the stored row (tilelang.layout.best_shared_layout's choice)."""
+    row = cols * {"float16": 2, "bfloat16": 2, "float32": 4, "int8": 1}[cfg.dtype]
+    return next((sw for sw in (128, 64, 32) if row % sw == 0), 0)
 
 
 def build(src: str, arch: str, name: str):

@@ -4,8 +4,8 @@
 //
 // Layouts (the Python side, tilelang/layout/mma.py, describes the same maps as Layout and
 // Fragment values; tests/layout/test_mma.py checks that the two agree):
-// - Shared operands are stored row-major as (M, K) / (K, M) for A and (K, N) / (N, K) for B
-//   with rows of L elements, optionally XOR-swizzled in 16-byte chunks (smem_offset below).
+// - Shared operands are stored as (M, K) / (K, M) for A and (K, N) / (N, K) for B, row-major
+//   or XOR-swizzled in 16-byte chunks (SmemLayout below, = tilelang.layout.swizzled).
 // - The accumulator of warp w = wm + wn * WarpM holds, per thread (lane = 4 g + t), registers
 //   C[(mi * NI + ni) * 4 + c] = element (wm * WM + mi * 16 + g + 8 * (c / 2),
 //                                         wn * WN + ni * 8 + 2 * t + c % 2).
@@ -19,35 +19,36 @@
 
 namespace tl {
 
-// Offset of element (row, col) of a row-major tile with rows of L elements of Bytes bytes.
-// Swizzle = 1 XORs the 16-byte chunk index within each group of Period chunks with
-// (row / (8 / Period)) % Period, Period = min(chunks per row, 8): the 8 row addresses of one
-// ldmatrix then fall in 8 different 16-byte bank groups. Rows whose chunk count is not 2, 4
-// or a multiple of 8 are not swizzled.
-template <int L, int Bytes, int Swizzle>
-struct SmemTile {
-  static constexpr int kChunk = 16 / Bytes;  // elements per 16-byte chunk
-  static constexpr int kChunks = L * Bytes / 16;
-  static constexpr bool kAligned = (L * Bytes) % 16 == 0;
-  static constexpr int kPeriod = kChunks >= 8 ? 8 : kChunks;
-  static constexpr bool kSwizzled =
-      Swizzle != 0 && kAligned && (kChunks == 2 || kChunks == 4 || (kChunks >= 8 && kChunks % 8 == 0));
-  static constexpr int kRowsPerLine = kSwizzled ? 8 / kPeriod : 1;
+// A shared tile of Rows x Cols elements, row-major (SwizzleBytes = 0) or XOR-swizzled as
+// tilelang.layout.swizzled (the TMA / wgmma pattern, so one layout serves every path): the
+// tile is split into column blocks of SwizzleBytes-wide rows stored one block after another,
+// and in each the 16-byte chunk index is XORed with (row >> log2(128 / SwizzleBytes)) &
+// (SwizzleBytes / 16 - 1). The 8 row addresses of one ldmatrix then hit 8 different 16-byte
+// bank groups.
+template <int Rows, int Cols, int SwizzleBytes>
+struct SmemLayout {
+  static constexpr int kRows = Rows, kCols = Cols, kSwizzleBytes = SwizzleBytes;
 
+  template <typename T>
   TL_DEVICE static int offset(int row, int col) {
-    if constexpr (!kSwizzled) {
-      return row * L + col;
+    if constexpr (SwizzleBytes == 0) {
+      return row * Cols + col;
     } else {
-      int x = (row / kRowsPerLine) & (kPeriod - 1);
-      return row * L + ((col / kChunk) ^ x) * kChunk + (col & (kChunk - 1));
+      constexpr int kAtom = SwizzleBytes / int(sizeof(T));  // elements in one swizzled row
+      constexpr int kChunk = 16 / int(sizeof(T));
+      constexpr int kRowShift = SwizzleBytes == 128 ? 0 : SwizzleBytes == 64 ? 1 : 2;
+      constexpr int kMask = SwizzleBytes / 16 - 1;
+      static_assert(SwizzleBytes == 32 || SwizzleBytes == 64 || SwizzleBytes == 128, "swizzle of 32, 64 or 128 bytes");
+      static_assert(Cols % kAtom == 0, "swizzled rows must be a multiple of the swizzle width");
+      int off = row * kAtom + ((col % kAtom) ^ (((row >> kRowShift) & kMask) * kChunk));
+      if constexpr (Cols > kAtom) off += (col / kAtom) * (Rows * kAtom);
+      return off;
     }
   }
+  // Rows start 16-byte aligned: ldmatrix can read them.
+  template <typename T>
+  static constexpr bool rows_aligned() { return SwizzleBytes != 0 || (Cols * int(sizeof(T))) % 16 == 0; }
 };
-
-template <int L, int Bytes, int Swizzle>
-TL_DEVICE int smem_offset(int row, int col) {
-  return SmemTile<L, Bytes, Swizzle>::offset(row, col);
-}
 
 namespace gemm_detail {
 
@@ -94,81 +95,62 @@ template <typename T> TL_DEVICE void set_part(uint32_t& w, int p, T v) {
   }
 }
 
-// A operand registers of atom row block mi (rows wm * WM + mi * 16 ...) at k step ki.
-// Register j of the m16 x kK atom holds P = 4 / sizeof(T) elements of row g + 8 (j % 2) at
+// A operand registers of the atom rows [row0, row0 + 16) at k step ki. Register j of the
+// m16 x kK atom holds P = 4 / sizeof(T) elements of row g + 8 (j % 2) at
 // k = P t + (kK / 2)(j / 2) + p: ldmatrix when the stored rows run along k (or .trans for
-// 16-bit types), element loads otherwise.
-template <int M, int K, int WM, bool Trans, int Swizzle, int KK, typename T>
+// 16-bit types), element loads otherwise. LA is the SmemLayout of the stored tile.
+template <bool Trans, typename LA, int KK, typename T>
 TL_DEVICE void load_a(uint32_t* a, const T* A, int row0, int ki, int lane) {
   constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes;
-  if constexpr (!Trans) {
-    using Tile = SmemTile<K, Bytes, Swizzle>;
-    if constexpr (Tile::kAligned) {
-      ldmatrix_x4(a, A + Tile::offset(row0 + (lane & 15), ki * KK + (lane >> 4) * E));
-      return;
-    }
+  if constexpr (!Trans && LA::template rows_aligned<T>()) {
+    ldmatrix_x4(a, A + LA::template offset<T>(row0 + (lane & 15), ki * KK + (lane >> 4) * E));
+  } else if constexpr (Trans && Bytes == 2 && LA::template rows_aligned<T>()) {
+    ldmatrix_x4_trans(a, A + LA::template offset<T>(ki * KK + ((lane >> 4) << 3) + (lane & 7),
+                                                     row0 + ((lane >> 3) & 1) * 8));
   } else {
-    using Tile = SmemTile<M, Bytes, Swizzle>;
-    if constexpr (Bytes == 2 && Tile::kAligned) {
-      ldmatrix_x4_trans(a, A + Tile::offset(ki * KK + ((lane >> 4) << 3) + (lane & 7), row0 + ((lane >> 3) & 1) * 8));
-      return;
-    }
-  }
-  const int g = lane >> 2, t = lane & 3;
+    const int g = lane >> 2, t = lane & 3;
 #pragma unroll
-  for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < 4; ++j) {
 #pragma unroll
-    for (int p = 0; p < P; ++p) {
-      int row = row0 + g + 8 * (j & 1), k = ki * KK + P * t + (KK / 2) * (j >> 1) + p;
-      T v = Trans ? A[SmemTile<M, Bytes, Swizzle>::offset(k, row)] : A[SmemTile<K, Bytes, Swizzle>::offset(row, k)];
-      set_part(a[j], p, v);
+      for (int p = 0; p < P; ++p) {
+        int row = row0 + g + 8 * (j & 1), k = ki * KK + P * t + (KK / 2) * (j >> 1) + p;
+        set_part(a[j], p, A[Trans ? LA::template offset<T>(k, row) : LA::template offset<T>(row, k)]);
+      }
     }
   }
 }
 
-// B operand registers of the n8 atoms ni and ni + 1 (Pair) or ni alone, at k step ki.
-// Register j of an n8 x kK atom holds P elements of column g at k = P t + (kK / 2) j + p.
-template <int N, int K, bool Trans, int Swizzle, int KK, bool Pair, typename T>
+// B operand registers of the n8 atoms at col0 and col0 + 8 (Pair) or col0 alone, at k step
+// ki. Register j of an n8 x kK atom holds P elements of column g at k = P t + (kK / 2) j + p.
+template <bool Trans, typename LB, int KK, bool Pair, typename T>
 TL_DEVICE void load_b(uint32_t* b0, uint32_t* b1, const T* B, int col0, int ki, int lane) {
   constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes;
-  if constexpr (Trans) {  // stored (N, K): rows run along k
-    using Tile = SmemTile<K, Bytes, Swizzle>;
-    if constexpr (Tile::kAligned) {
-      const T* p = B + Tile::offset(col0 + ((lane >> 4) << 3) + (lane & 7), ki * KK + ((lane >> 3) & 1) * E);
-      if constexpr (Pair) {
-        uint32_t r[4];
-        ldmatrix_x4(r, p);
-        b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
-      } else {
-        ldmatrix_x2(b0, p);
-      }
-      return;
+  constexpr bool kLdmatrix = LB::template rows_aligned<T>() && (Trans || Bytes == 2);
+  if constexpr (kLdmatrix) {
+    // Trans: stored (N, K), rows run along k; else stored (K, N), read transposed.
+    const T* p = Trans ? B + LB::template offset<T>(col0 + ((lane >> 4) << 3) + (lane & 7), ki * KK + ((lane >> 3) & 1) * E)
+                       : B + LB::template offset<T>(ki * KK + ((lane >> 3) & 1) * 8 + (lane & 7), col0 + ((lane >> 4) << 3));
+    if constexpr (Pair) {
+      uint32_t r[4];
+      if constexpr (Trans) ldmatrix_x4(r, p);
+      else ldmatrix_x4_trans(r, p);
+      b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
+    } else {
+      if constexpr (Trans) ldmatrix_x2(b0, p);
+      else ldmatrix_x2_trans(b0, p);
     }
-  } else {  // stored (K, N)
-    using Tile = SmemTile<N, Bytes, Swizzle>;
-    if constexpr (Bytes == 2 && Tile::kAligned) {
-      const T* p = B + Tile::offset(ki * KK + ((lane >> 3) & 1) * 8 + (lane & 7), col0 + ((lane >> 4) << 3));
-      if constexpr (Pair) {
-        uint32_t r[4];
-        ldmatrix_x4_trans(r, p);
-        b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
-      } else {
-        ldmatrix_x2_trans(b0, p);
-      }
-      return;
-    }
-  }
-  const int g = lane >> 2, t = lane & 3;
+  } else {
+    const int g = lane >> 2, t = lane & 3;
 #pragma unroll
-  for (int half = 0; half < (Pair ? 2 : 1); ++half) {
-    uint32_t* b = half ? b1 : b0;
+    for (int half = 0; half < (Pair ? 2 : 1); ++half) {
+      uint32_t* b = half ? b1 : b0;
 #pragma unroll
-    for (int j = 0; j < 2; ++j) {
+      for (int j = 0; j < 2; ++j) {
 #pragma unroll
-      for (int p = 0; p < P; ++p) {
-        int n = col0 + half * 8 + g, k = ki * KK + P * t + (KK / 2) * j + p;
-        T v = Trans ? B[SmemTile<K, Bytes, Swizzle>::offset(n, k)] : B[SmemTile<N, Bytes, Swizzle>::offset(k, n)];
-        set_part(b[j], p, v);
+        for (int p = 0; p < P; ++p) {
+          int n = col0 + half * 8 + g, k = ki * KK + P * t + (KK / 2) * j + p;
+          set_part(b[j], p, B[Trans ? LB::template offset<T>(n, k) : LB::template offset<T>(k, n)]);
+        }
       }
     }
   }
@@ -201,13 +183,11 @@ TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
   }
 }
 
-template <int N, int K, int WN, int NI, bool TransB, int SwizzleB, int KK, typename B_t>
+template <int NI, bool TransB, typename LB, int KK, typename B_t>
 TL_DEVICE void load_b_all(uint32_t (&b)[NI][2], const B_t* B, int col0, int ki, int lane) {
 #pragma unroll
-  for (int ni = 0; ni + 1 < NI; ni += 2)
-    load_b<N, K, TransB, SwizzleB, KK, true>(b[ni], b[ni + 1], B, col0 + ni * 8, ki, lane);
-  if constexpr (NI % 2 == 1)
-    load_b<N, K, TransB, SwizzleB, KK, false>(b[NI - 1], b[NI - 1], B, col0 + (NI - 1) * 8, ki, lane);
+  for (int ni = 0; ni + 1 < NI; ni += 2) load_b<TransB, LB, KK, true>(b[ni], b[ni + 1], B, col0 + ni * 8, ki, lane);
+  if constexpr (NI % 2 == 1) load_b<TransB, LB, KK, false>(b[NI - 1], b[NI - 1], B, col0 + (NI - 1) * 8, ki, lane);
 #pragma unroll
   for (int ni = 0; ni < NI; ++ni) round_operand<B_t>(b[ni][0]), round_operand<B_t>(b[ni][1]);
 }
@@ -215,10 +195,12 @@ TL_DEVICE void load_b_all(uint32_t (&b)[NI][2], const B_t* B, int col0, int ki, 
 }  // namespace gemm_detail
 
 // C (+)= op(A) @ op(B), A and B in shared memory (pointers to their first element; A is
-// (M, K), or (K, M) when TransA; B is (K, N), or (N, K) when TransB), C the calling thread's
+// (M, K), or (K, M) when TransA; B is (K, N), or (N, K) when TransB), stored as LayoutA /
+// LayoutB (SmemLayout types: the stored tile may have more rows than the operand, e.g. a
+// region of a larger buffer starting on a multiple of 8 rows), C the calling thread's
 // accumulator registers ((M / WarpM / 16) * (N / WarpN / 8) * 4 of them).
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, int SwizzleA,
-          int SwizzleB, typename A_t, typename B_t, typename C_t>
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
   using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   constexpr int MI = S::MI, NI = S::NI, KK = S::KK;
@@ -230,19 +212,20 @@ TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
     uint32_t a[MI][4], b[NI][2];
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
-      gemm_detail::load_a<M, K, S::WM, TransA, SwizzleA, KK>(a[mi], A, row0 + mi * 16, ki, lane);
+      gemm_detail::load_a<TransA, LayoutA, KK>(a[mi], A, row0 + mi * 16, ki, lane);
 #pragma unroll
       for (int j = 0; j < 4; ++j) gemm_detail::round_operand<A_t>(a[mi][j]);
     }
-    gemm_detail::load_b_all<N, K, S::WN, NI, TransB, SwizzleB, KK>(b, B, col0, ki, lane);
+    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b, B, col0, ki, lane);
     gemm_detail::mma_block<MI, NI, A_t>(C, a, b);
   }
 }
 
 // As gemm_ss with A in registers: A_frag holds (M / WarpM / 16) * (K / 16) * 8 elements per
 // thread in the operand-A fragment layout (see the top of this file); 16-bit types only.
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, int SwizzleA,
-          int SwizzleB, typename A_t, typename B_t, typename C_t>
+// LayoutA is unused (kept so that both forms take the same template arguments).
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
   static_assert(sizeof(A_t) == 2, "gemm_rs: A from registers needs a 16-bit type");
   static_assert(!TransA, "gemm_rs: a register A operand cannot be transposed");
@@ -260,7 +243,7 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) a[mi][j] = words[(mi * S::KI + ki) * 4 + j];
     }
-    gemm_detail::load_b_all<N, K, S::WN, NI, TransB, SwizzleB, KK>(b, B, col0, ki, lane);
+    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b, B, col0, ki, lane);
     gemm_detail::mma_block<MI, NI, A_t>(C, a, b);
   }
 }

@@ -1,0 +1,271 @@
+"""mma.sync layouts: the Python maps against a model of tl_gemm.cuh's address math and of the
+ldmatrix / mma.sync register conventions (PTX ISA, "Matrix fragments for mma.m16n8k16"),
+warp partitions, and gemm_layouts on Gemm ops."""
+import numpy as np
+import pytest
+
+from tilelang.errors import LoweringError, Span
+from tilelang.ir import expr as E
+from tilelang.ir.buffer import Buffer, BufferRegion, Range
+from tilelang.ir.dtypes import as_dtype
+from tilelang.ir.tileop import Gemm
+from tilelang.layout import stacked, swizzled
+from tilelang.layout.mma import (gemm_layouts, gemm_warp_partition, mma_accumulator, mma_operand_a,
+                                 shared_operand_layout, swizzle_bytes_for)
+
+
+# ------------------------------------------------------------------ model of tl_gemm.cuh
+def cpp_offset(rows, cols, swizzle_bytes, elem_bytes, row, col):
+    """tl::SmemLayout<rows, cols, swizzle_bytes>::offset<T>(row, col), line for line."""
+    if swizzle_bytes == 0:
+        return row * cols + col
+    atom = swizzle_bytes // elem_bytes
+    chunk = 16 // elem_bytes
+    row_shift = {128: 0, 64: 1, 32: 2}[swizzle_bytes]
+    mask = swizzle_bytes // 16 - 1
+    off = row * atom + ((col % atom) ^ (((row >> row_shift) & mask) * chunk))
+    if cols > atom:
+        off += (col // atom) * (rows * atom)
+    return off
+
+
+@pytest.mark.parametrize("rows,cols,bits", [(64, 32, 16), (32, 64, 16), (128, 32, 16), (32, 256, 16),
+                                            (64, 16, 16), (64, 64, 8), (16, 96, 16), (32, 32, 32),
+                                            (64, 8, 32), (8, 128, 8)])
+def test_cpp_smem_layout_matches_python(rows, cols, bits):
+    sw = swizzle_bytes_for(cols, bits)
+    layout = shared_operand_layout((rows, cols), bits)
+    r, c = np.indices((rows, cols))
+    model = np.vectorize(lambda a, b: cpp_offset(rows, cols, sw, bits // 8, a, b))(r, c)
+    assert np.array_equal(layout.table(), model)
+    assert layout.is_bijective()
+
+
+def test_shared_operand_layout_stacks_stages():
+    layout = shared_operand_layout((3, 128, 32), 16)
+    assert layout.shape == (3, 128, 32)
+    assert layout.is_equal(stacked(swizzled((128, 32), 16, 64), 3))
+    assert layout.offset(2, 5, 9) == 2 * 128 * 32 + swizzled((128, 32), 16, 64).offset(5, 9)
+
+
+def test_swizzle_choice():
+    assert swizzle_bytes_for(64, 16) == 128
+    assert swizzle_bytes_for(32, 16) == 64
+    assert swizzle_bytes_for(16, 16) == 32
+    assert swizzle_bytes_for(8, 16) == 0
+    assert swizzle_bytes_for(96, 16) == 64
+    assert swizzle_bytes_for(64, 8) == 64
+
+
+def _ldmatrix_conflict_free(layout, elem_bytes, row_addrs):
+    """8 row addresses of one 8x8 ldmatrix phase hit 8 distinct 16-byte bank groups."""
+    groups = {(layout.offset(*rc) * elem_bytes // 16) % 8 for rc in row_addrs}
+    return len(groups) == 8
+
+
+@pytest.mark.parametrize("rows,cols", [(64, 32), (64, 64), (64, 16), (128, 256)])
+def test_ldmatrix_rows_conflict_free(rows, cols):
+    layout = shared_operand_layout((rows, cols), 16)
+    for r0 in range(0, rows, 8):
+        for c0 in range(0, cols, 8):
+            assert _ldmatrix_conflict_free(layout, 2, [(r0 + i, c0) for i in range(8)])
+
+
+# ------------------------------------------------------------------ register conventions
+def mma_c_coord(lane, c):
+    """PTX: accumulator c0..c3 of an m16n8 tile."""
+    g, t = lane // 4, lane % 4
+    return g + 8 * (c // 2), 2 * t + c % 2
+
+
+def mma_a_coord(lane, j):
+    """PTX: A a0..a7 (16-bit) of an m16k16 tile."""
+    g, t = lane // 4, lane % 4
+    return g + 8 * (j // 2 % 2), 2 * t + j % 2 + 8 * (j // 4)
+
+
+def mma_b_coord(lane, j):
+    """PTX: B b0..b3 (16-bit) of a k16n8 tile, as (k, n)."""
+    g, t = lane // 4, lane % 4
+    return 2 * t + j % 2 + 8 * (j // 2), g
+
+
+def ldmatrix(mem, addrs, n, trans):
+    """ldmatrix.x{n}: lane l supplies the row address of matrix l // 8, row l % 8 (each a
+    list of 8 element coordinates); returns regs[lane][i] = the 2 elements of matrix i."""
+    out = [[None] * n for _ in range(32)]
+    for i in range(n):
+        rows = [addrs[i * 8 + r] for r in range(8)]
+        for lane in range(32):
+            g, t = lane // 4, lane % 4
+            if trans:
+                out[lane][i] = (mem(rows[2 * t][g]), mem(rows[2 * t + 1][g]))
+            else:
+                out[lane][i] = (mem(rows[g][2 * t]), mem(rows[g][2 * t + 1]))
+    return out
+
+
+def _row(layout, row, col):
+    """The 8 elements (as logical coordinates) read from the 16-byte row at (row, col)."""
+    base = layout.offset(row, col)
+    return [layout.inverse(base + e) for e in range(8)]
+
+
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("m,k", [(64, 32), (32, 64), (64, 128)])
+def test_ldmatrix_a_addresses_give_mma_a_fragment(trans, m, k):
+    """The A-operand addresses of tl_gemm.cuh (load_a) read, through the swizzled layout, the
+    elements that mma.sync expects in a0..a7."""
+    stored = (k, m) if trans else (m, k)
+    layout = shared_operand_layout(stored, 16)
+    for row0 in range(0, m, 16):
+        for ki in range(k // 16):
+            addrs = []
+            for lane in range(32):
+                if trans:
+                    rc = (ki * 16 + ((lane >> 4) << 3) + (lane & 7), row0 + ((lane >> 3) & 1) * 8)
+                else:
+                    rc = (row0 + (lane & 15), ki * 16 + (lane >> 4) * 8)
+                addrs.append(_row(layout, *rc))
+            mem = (lambda x: (x[1], x[0])) if trans else (lambda x: x)  # logical (m, k)
+            regs = ldmatrix(mem, addrs, 4, trans)
+            for lane in range(32):
+                for j in range(8):
+                    r, c = mma_a_coord(lane, j)
+                    assert regs[lane][j // 2][j % 2] == (row0 + r, ki * 16 + c)
+
+
+@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("n,k", [(64, 32), (32, 64), (256, 32)])
+def test_ldmatrix_b_addresses_give_mma_b_fragment(trans, n, k):
+    stored = (n, k) if trans else (k, n)
+    layout = shared_operand_layout(stored, 16)
+    for col0 in range(0, n, 16):
+        for ki in range(k // 16):
+            addrs = []
+            for lane in range(32):
+                if trans:
+                    rc = (col0 + ((lane >> 4) << 3) + (lane & 7), ki * 16 + ((lane >> 3) & 1) * 8)
+                else:
+                    rc = (ki * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), col0 + ((lane >> 4) << 3))
+                addrs.append(_row(layout, *rc))
+            mem = (lambda x: (x[1], x[0])) if trans else (lambda x: x)  # logical (k, n)
+            regs = ldmatrix(mem, addrs, 4, not trans)
+            for lane in range(32):
+                for half in range(2):
+                    for j in range(4):
+                        kk, nn = mma_b_coord(lane, j)
+                        assert regs[lane][half * 2 + j // 2][j % 2] == (ki * 16 + kk, col0 + half * 8 + nn)
+
+
+# ------------------------------------------------------------------ fragments
+@pytest.mark.parametrize("m,n,wm,wn", [(64, 64, 2, 2), (128, 256, 2, 4), (64, 128, 4, 1), (32, 24, 1, 3)])
+def test_accumulator_matches_ptx(m, n, wm, wn):
+    frag = mma_accumulator(m, n, wm, wn)
+    assert frag.num_threads == wm * wn * 32
+    assert frag.num_registers == (m // wm // 16) * (n // wn // 8) * 4
+    assert frag.is_dense()
+    assert frag.vector_width() == 2
+    ni_count = n // wn // 8
+    for warp in range(wm * wn):
+        w_m, w_n = warp % wm, warp // wm
+        for lane in range(32):
+            for reg in range(frag.num_registers):
+                mi, ni, c = reg // 4 // ni_count, reg // 4 % ni_count, reg % 4
+                r, col = mma_c_coord(lane, c)
+                i, j = w_m * (m // wm) + mi * 16 + r, w_n * (n // wn) + ni * 8 + col
+                assert frag.thread(i, j) == warp * 32 + lane and frag.register(i, j) == reg
+
+
+def test_operand_a_matches_ptx_and_replicates():
+    m, k, wm, wn = 64, 32, 2, 2
+    frag = mma_operand_a(m, k, wm, wn)
+    assert frag.replicate == wn and frag.num_registers == (m // wm // 16) * (k // 16) * 8
+    for warp in range(wm):
+        for lane in range(32):
+            for reg in range(frag.num_registers):
+                mi, ki, j = reg // 8 // (k // 16), reg // 8 % (k // 16), reg % 8
+                r, c = mma_a_coord(lane, j)
+                i, kk = warp * (m // wm) + mi * 16 + r, ki * 16 + c
+                assert frag.register(i, kk) == reg
+                assert {frag.thread(i, kk, rep=q) for q in range(wn)} == {warp * 32 + lane + q * wm * 32
+                                                                           for q in range(wn)}
+
+
+@pytest.mark.parametrize("m,k,wm", [(64, 64, 4), (128, 64, 4), (64, 32, 2), (128, 128, 8)])
+def test_accumulator_is_operand_a_register_for_register(m, k, wm):
+    """A float accumulator (m, k) with warp_n = 1 cast to half is the A operand of P @ V."""
+    acc = mma_accumulator(m, k, wm, 1)
+    a = mma_operand_a(m, k, wm, 1)
+    assert acc.is_equal(a)
+
+
+def test_fragment_expressions():
+    frag = mma_accumulator(64, 64, 2, 2)
+    i, j = E.Var(as_dtype("int32"), "i"), E.Var(as_dtype("int32"), "j")
+    assert isinstance(frag.thread(i, j), E.Expr) and isinstance(frag.register(i, j), E.Expr)
+
+
+# ------------------------------------------------------------------ warp partition
+@pytest.mark.parametrize("policy,m,n,warps,expect", [
+    ("Square", 128, 256, 8, (2, 4)), ("Square", 128, 128, 4, (2, 2)), ("Square", 64, 64, 4, (2, 2)),
+    ("Square", 256, 128, 8, (4, 2)), ("FullRow", 64, 64, 4, (4, 1)), ("FullRow", 64, 128, 8, (4, 2)),
+    ("FullCol", 64, 64, 4, (1, 4)), ("FullCol", 128, 16, 4, (2, 2)), ("Square", 16, 64, 4, (1, 4)),
+])
+def test_warp_partition(policy, m, n, warps, expect):
+    assert gemm_warp_partition(policy, m, n, warps) == expect
+
+
+# ------------------------------------------------------------------ gemm_layouts
+SPAN = Span("kernel.py", 12)
+
+
+def _buf(name, shape, dtype, scope):
+    return Buffer(name, tuple(E.const(s) for s in shape), as_dtype(dtype), scope)
+
+
+def _region(buf, ranges=None):
+    if ranges is None:
+        return BufferRegion.full(buf)
+    return BufferRegion(buf, tuple(Range(E.convert(lo), E.const(ext)) for lo, ext in ranges))
+
+
+def test_gemm_layouts_ss_with_stages():
+    a = _buf("A_s", (3, 128, 32), "float16", "shared.dyn")
+    b = _buf("B_s", (3, 32, 128), "float16", "shared.dyn")
+    c = _buf("C_f", (128, 128), "float32", "local.fragment")
+    k = E.Var(as_dtype("int32"), "k")
+    op = Gemm(_region(a, [(k % 3, 1), (0, 128), (0, 32)]), _region(b, [(k % 3, 1), (0, 32), (0, 128)]),
+              _region(c), span=SPAN)
+    lay = gemm_layouts(op, 128, "sm_80")
+    assert lay[c].is_equal(mma_accumulator(128, 128, 2, 2))
+    assert lay[a].is_equal(stacked(swizzled((128, 32), 16, 64), 3))
+    assert lay[b].is_equal(stacked(swizzled((32, 128), 16, 128), 3))
+
+
+def test_gemm_layouts_rs_flash_attention():
+    p = _buf("p", (64, 64), "float16", "local.fragment")
+    v = _buf("V_s", (64, 128), "float16", "shared.dyn")
+    o = _buf("o", (64, 128), "float32", "local.fragment")
+    op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
+    lay = gemm_layouts(op, 128, "sm_80")
+    assert lay[p].is_equal(mma_operand_a(64, 64, 4, 1))
+    assert lay[p].is_equal(mma_accumulator(64, 64, 4, 1))  # = the layout of s, the first gemm's C
+    assert lay[o].is_equal(mma_accumulator(64, 128, 4, 1))
+
+
+def test_gemm_layouts_errors_name_the_line():
+    a = _buf("A_s", (24, 32), "float16", "shared.dyn")
+    b = _buf("B_s", (32, 64), "float16", "shared.dyn")
+    c = _buf("C_f", (24, 64), "float32", "local.fragment")
+    with pytest.raises(LoweringError) as err:
+        gemm_layouts(Gemm(_region(a), _region(b), _region(c), span=SPAN), 128)
+    assert "kernel.py:12" in str(err.value) and "multiple of" in str(err.value)
+    a2 = _buf("A_s", (64, 32), "float16", "shared.dyn")
+    c2 = _buf("C_f", (64, 48), "float32", "local.fragment")
+    with pytest.raises(LoweringError, match="do not match"):
+        gemm_layouts(Gemm(_region(a2), _region(b), _region(c2), span=SPAN), 128)
+    g = _buf("A", (64, 32), "float16", "global")
+    c3 = _buf("C_f", (64, 64), "float32", "local.fragment")
+    with pytest.raises(LoweringError, match="shared memory"):
+        gemm_layouts(Gemm(_region(g), _region(b), _region(c3), span=SPAN), 128)
