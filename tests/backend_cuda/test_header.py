@@ -5,7 +5,7 @@ the architecture offers; a typo in a constraint or an unknown PTX instruction fa
 """
 import pytest
 
-from tilelang.backend.cuda import build
+from tilelang.backend.cuda import toolchain
 
 COMMON = r"""
 #include "tl.cuh"
@@ -147,17 +147,17 @@ def sm90a_kernel() -> str:
 
 
 def test_header_sm80(compiler):
-    result = build.build_cuda(COMMON, "sm_80", compiler=compiler, name="header_sm80")
+    result = toolchain.build_cuda(COMMON, "sm_80", compiler=compiler, name="header_sm80")
     assert result.cubin[:4] == b"\x7fELF"
 
 
 def test_header_sm90a(compiler):
     source = COMMON + SM90 + sm90a_kernel()
-    result = build.build_cuda(source, "sm_90a", compiler=compiler, name="header_sm90a")
+    result = toolchain.build_cuda(source, "sm_90a", compiler=compiler, name="header_sm90a")
     assert result.cubin[:4] == b"\x7fELF"
 
 
 def test_sm90_primitives_absent_on_sm80(compiler):
     # sm_90 features are guarded, so using one on sm_80 is a clear "undefined" error, not bad PTX
-    with pytest.raises(build.CudaBuildError, match="identifier \"stmatrix_x1\" is undefined"):
-        build.build_cuda(COMMON + SM90, "sm_80", compiler=compiler, name="guarded")
+    with pytest.raises(toolchain.CudaBuildError, match="identifier \"stmatrix_x1\" is undefined"):
+        toolchain.build_cuda(COMMON + SM90, "sm_80", compiler=compiler, name="guarded")

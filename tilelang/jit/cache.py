@@ -37,10 +37,10 @@ def cache_key(ir_hash: str, target: str, *, options: Any = None, version: str | 
     if version is None:
         version = tilelang_version()
     if header_hash is None or compiler is None:
-        from tilelang.backend.cuda import build
+        from tilelang.backend.cuda import toolchain
 
-        header_hash = build.header_hash() if header_hash is None else header_hash
-        compiler = build.compiler_id() if compiler is None else compiler
+        header_hash = toolchain.header_hash() if header_hash is None else header_hash
+        compiler = toolchain.compiler_id() if compiler is None else compiler
     parts = {"format": ENTRY_FORMAT, "ir": ir_hash, "target": str(target), "options": options,
              "version": version, "header": header_hash, "compiler": compiler}
     text = json.dumps(parts, sort_keys=True, default=repr)

@@ -3,6 +3,9 @@
 Neither needs a GPU. A failed build raises `CudaBuildError` naming the compiler's error, the
 generated lines around it and the user's source line, found from the nearest
 `// tilelang: <file>:<line>: <source text>` marker the codegen put above the failing line.
+
+(Named `toolchain`, not `build`: a `build` submodule would replace the package's `build()`
+function as an attribute of `tilelang.backend.cuda` the moment it is imported.)
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """CUDA C++ -> cubin, and build errors that point at the user's line (needs NVRTC or nvcc, no GPU)."""
 import pytest
 
-from tilelang.backend.cuda import build
+from tilelang.backend.cuda import toolchain
 
 OK = r"""
 #include "tl.cuh"
@@ -34,14 +34,14 @@ extern "C" __global__ void broken_template(float* A) {
 
 
 def test_builds_a_cubin(compiler):
-    result = build.build_cuda(OK, "sm_80", compiler=compiler)
+    result = toolchain.build_cuda(OK, "sm_80", compiler=compiler)
     assert result.cubin[:4] == b"\x7fELF" and result.arch == "sm_80" and result.seconds > 0
     assert result.compiler.startswith(compiler)
 
 
 def test_error_points_at_the_user_line(compiler):
-    with pytest.raises(build.CudaBuildError) as info:
-        build.build_cuda(BAD_LINE, "sm_80", compiler=compiler, name="broken")
+    with pytest.raises(toolchain.CudaBuildError) as info:
+        toolchain.build_cuda(BAD_LINE, "sm_80", compiler=compiler, name="broken")
     err = info.value
     assert err.line == 7
     assert err.user_location == "/home/me/kernels/copy.py:14"
@@ -53,8 +53,8 @@ def test_error_points_at_the_user_line(compiler):
 
 
 def test_header_template_error_maps_to_the_instantiating_line(compiler):
-    with pytest.raises(build.CudaBuildError) as info:
-        build.build_cuda(BAD_TEMPLATE, "sm_80", compiler=compiler, name="tmpl")
+    with pytest.raises(toolchain.CudaBuildError) as info:
+        toolchain.build_cuda(BAD_TEMPLATE, "sm_80", compiler=compiler, name="tmpl")
     assert info.value.line == 6
     assert info.value.user_location == "user.py:21"
     assert "shuffle needs a 2-, 4- or 8-byte type" in str(info.value)
@@ -62,27 +62,27 @@ def test_header_template_error_maps_to_the_instantiating_line(compiler):
 
 def test_unknown_arch_and_compiler_are_rejected():
     with pytest.raises(ValueError, match="not a CUDA architecture: 'gfx90a'"):
-        build.build_cuda(OK, "gfx90a")
-    if build.compiler_id() != "none":
+        toolchain.build_cuda(OK, "gfx90a")
+    if toolchain.compiler_id() != "none":
         with pytest.raises(ValueError, match="unknown CUDA compiler 'clang'"):
-            build.build_cuda(OK, "sm_80", compiler="clang")
+            toolchain.build_cuda(OK, "sm_80", compiler="clang")
 
 
 @pytest.mark.parametrize("target, arch", [("cuda -arch=sm_80", "sm_80"), ("sm_90a", "sm_90a"),
                                           ("cuda --gpu-architecture=sm_89", "sm_89")])
 def test_parse_target(target, arch):
-    assert build.parse_target(target) == arch
+    assert toolchain.parse_target(target) == arch
 
 
 def test_parse_target_rejects_nonsense():
     with pytest.raises(ValueError, match="unrecognised CUDA target"):
-        build.parse_target("rocm")
+        toolchain.parse_target("rocm")
 
 
 def test_compute_capability():
-    assert build.compute_capability("sm_90a") == 90 and build.compute_capability("sm_80") == 80
+    assert toolchain.compute_capability("sm_90a") == 90 and toolchain.compute_capability("sm_80") == 80
 
 
 def test_header_hash_covers_the_include_directory():
-    digest = build.header_hash()
-    assert len(digest) == 64 and digest == build.header_hash()
+    digest = toolchain.header_hash()
+    assert len(digest) == 64 and digest == toolchain.header_hash()
