@@ -16,12 +16,13 @@ def _mod(x, n: int):
     return x & (n - 1) if n & (n - 1) == 0 else x % n
 
 
-def parallel_plan(shape, num_threads: int, vector_width: int = 1) -> Fragment:
+def parallel_plan(shape, num_threads: int, vector_width: int = 1, replicate_small: bool = True) -> Fragment:
     """Runs of `vector_width` consecutive last-dim elements go to threads round-robin.
 
     A space with fewer runs than threads is replicated when the runs divide the threads
-    (every thread holds a copy, no guard needed); otherwise slots past the end are holes
-    that `covers(thread, register)` reports.
+    (every thread holds a copy, no guard needed) and `replicate_small`; otherwise slots past
+    the end are holes that `covers(thread, register)` reports. Loops with side effects (global
+    stores, atomics) ask for holes, so that no iteration runs twice.
     """
     shape = tuple(int(s) for s in shape)
     T, vw = int(num_threads), int(vector_width)
@@ -32,7 +33,7 @@ def parallel_plan(shape, num_threads: int, vector_width: int = 1) -> Fragment:
     def elem(run, vec):
         return unflatten(run * vw + vec if vw > 1 else run, shape)
 
-    if runs <= T and T % runs == 0:
+    if replicate_small and runs <= T and T % runs == 0:
         def fn(*i):
             flat = flatten(i, shape)
             return _div(flat, vw), _mod(flat, vw)
