@@ -1,0 +1,107 @@
+"""CUDA backend: `build(func, target, options) -> CudaArtifact`.
+
+transform.pipeline lowers the tile IR, codegen prints CUDA C++, build.py compiles it with
+NVRTC, runtime.py launches it. Naming an architecture (target "cuda -arch=sm_80") needs no
+GPU; with none named the local GPU's is used. Compiled kernels are cached on disk.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+
+def resolve_arch(target) -> str:
+    from .toolchain import detect_arch
+
+    arch = getattr(target, "arch", None)
+    return arch if arch else detect_arch()
+
+
+def build(func, target, options: dict | None = None):
+    from ...jit.cache import cache_key, get_or_build
+
+    options = dict(options or {})
+    arch = resolve_arch(target)
+    configs = options.get("pass_configs") or {}
+    key_options = {"pass_configs": sorted((str(k), repr(v)) for k, v in configs.items()),
+                   "compile_flags": repr(options.get("compile_flags"))}
+    key = cache_key(func.structural_hash(), arch, options=key_options)
+    dumping = options.get("verbose") or _dump_requested(options)
+    if dumping:
+        return _build(func, arch, target, options)
+    return get_or_build(key, lambda: _build(func, arch, target, options))
+
+
+def _dump_requested(options) -> bool:
+    import os
+
+    configs = options.get("pass_configs") or {}
+    return bool(os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.enable_dump_ir"))
+
+
+def lower_to_source(func, target, options: dict | None = None):
+    """(CUDA source, codegen signature, lowered PrimFunc, lowering context)."""
+    from ...jit.target import Target
+    from ...transform.pipeline import lower
+    from .codegen import generate
+
+    arch = resolve_arch(target)
+    t = dataclasses.replace(target, arch=arch) if isinstance(target, Target) else Target("cuda", arch)
+    lowered, ctx = lower(func, t, options or {})
+    source, signature = generate(lowered, arch)
+    return source, signature, lowered, ctx
+
+
+def _build(func, arch, target, options):
+    from ...ir import stmt as S
+    from ...ir.buffer import Buffer
+    from ...ir.visitor import collect
+    from .toolchain import build_cuda
+    from .runtime import CudaArtifact, LaunchPlan, ParamSpec
+
+    source, signature, lowered, ctx = lower_to_source(func, target, options)
+    flags = options.get("compile_flags") or ()
+    if isinstance(flags, str):
+        flags = flags.split()
+    result = build_cuda(source, arch, options=tuple(flags), name=signature.name)
+    vector_access = "reinterpret_cast<uint" in source or "cp_async" in source
+    index = {id(p): n for n, p in enumerate(func.params)}
+    lowered_index = {id(p): n for n, p in enumerate(lowered.params)}
+    params = []
+    for name, kind, obj in signature.params:
+        n = lowered_index.get(id(obj), index.get(id(obj)))
+        if kind == "ptr":
+            params.append(ParamSpec.tensor(n, name, align=16 if vector_access else 0))
+        elif kind == "tensormap":
+            spec = obj
+            params.append(ParamSpec.tma(lowered_index[id(spec.buffer)], name, spec.buffer.dtype.name, spec.box,
+                                        swizzle=spec.swizzle))
+        elif n is None:
+            params.append(ParamSpec.size(name, obj.dtype.name))
+        else:
+            params.append(ParamSpec.scalar(n, name, obj.dtype))
+    (launch,) = collect(lowered.body, lambda x: isinstance(x, S.KernelLaunch))
+    plan = LaunchPlan(signature.name, params, tuple(launch.grid), tuple(int(t) for t in launch.threads),
+                      smem_bytes=int(launch.annotations.get("smem_bytes", 0)))
+    report = layout_report(func, ctx)
+    del Buffer
+    return CudaArtifact(source, result.cubin, signature.name, plan, report)
+
+
+def layout_report(func, ctx) -> str:
+    """Every shared / fragment buffer with its layout and the op (and line) that decided it."""
+    lmap = ctx.layout_map
+    buffers = getattr(lmap, "buffers", None) or {}
+    decided = getattr(lmap, "decided_by", None) or {}
+    lines = [f"kernel {func.name}: layouts"]
+    for buf, layout in buffers.items():
+        d = decided.get(buf)
+        who = ""
+        if d is not None:
+            op = getattr(d, "op", d)
+            span = getattr(d, "span", None)
+            who = f"  <- {op}" + (f" at {span}" if span is not None else "")
+        shape = tuple(int(s) for s in buf.shape)
+        lines.append(f"  {buf.name} {shape} {buf.dtype} {buf.memory_scope}: {layout!r}{who}")
+    if len(lines) == 1:
+        lines.append("  (no shared or fragment buffers)")
+    return "\n".join(lines)

@@ -1,0 +1,390 @@
+"""Lowered (thread-level) IR -> readable CUDA C++.
+
+Input: a PrimFunc after `transform.pipeline.lower` (see docs/design-notes.md, "Lowered IR"):
+no tile ops, one KernelLaunch, shared buffers 1-D in the dynamic arena, fragments as local
+arrays. Output: one `extern "C" __global__` kernel using the types and primitives of tl.cuh.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ...errors import CompileError
+from ...ir import expr as E
+from ...ir import stmt as S
+from ...ir.buffer import Buffer
+from ...ir.printer import Namer
+
+CTYPES = {
+    "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+    "uint8": "uint8_t", "uint16": "uint16_t", "uint32": "unsigned", "uint64": "uint64_t",
+    "float16": "half_t", "bfloat16": "bfloat16_t", "float32": "float", "float64": "double",
+    "float8_e4m3": "float8_e4m3_t", "float8_e5m2": "float8_e5m2_t", "handle": "void*",
+}
+
+_BINARY = {"+": "+", "-": "-", "*": "*", "/": "/", "//": "/", "%": "%", "&": "&", "|": "|", "^": "^",
+           "<<": "<<", ">>": ">>", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+           "and": "&&", "or": "||"}
+_PREC = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, "<=": 7, ">": 7, ">=": 7,
+         "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
+
+# math intrinsic -> float32 C function (double drops the trailing f; half/bf16 compute in float)
+_MATH = {"exp": "expf", "exp2": "exp2f", "exp10": "exp10f", "log": "logf", "log2": "log2f", "log10": "log10f",
+         "log1p": "log1pf", "expm1": "expm1f", "sqrt": "sqrtf", "rsqrt": "rsqrtf", "sin": "sinf", "cos": "cosf",
+         "tan": "tanf", "asin": "asinf", "acos": "acosf", "atan": "atanf", "sinh": "sinhf", "cosh": "coshf",
+         "tanh": "tanhf", "erf": "erff", "floor": "floorf", "ceil": "ceilf", "round": "roundf", "trunc": "truncf",
+         "abs": "fabsf", "pow": "powf", "fmod": "fmodf", "atan2": "atan2f"}
+
+# language-level builtins (Call names the frontend emits) -> CUDA spelling; "&" marks a barrier
+# argument passed by address.
+_BUILTINS = {
+    "sync_threads": "__syncthreads", "sync_warp": "__syncwarp", "named_barrier_sync": "tl::named_barrier_sync",
+    "mbarrier_arrive": "tl::mbar_arrive&", "mbarrier_wait_parity": "tl::mbar_wait&",
+    "mbarrier_expect_tx": "tl::mbar_expect_tx&", "mbarrier_arrive_expect_tx": "tl::mbar_arrive_expect_tx&",
+    "fence_proxy_async": "tl::fence_proxy_async", "shfl_xor": "tl::shfl_xor", "shfl_down": "tl::shfl_down",
+    "shfl_up": "tl::shfl_up", "shfl_sync": "tl::shfl_idx", "warpgroup_arrive": "tl::wgmma_fence",
+    "warpgroup_commit_batch": "tl::wgmma_commit_group", "tma_store_wait": "tl::tma_store_wait<0>",
+}
+_WHERE = {f"__tl_{a}{x}": f"(int){b}.{x}" for a, b in (("b", "blockIdx"), ("t", "threadIdx")) for x in "xyz"}
+
+
+def ctype(dtype) -> str:
+    return CTYPES[dtype.name]
+
+
+@dataclasses.dataclass
+class KernelSignature:
+    """What the launcher needs to know about the generated kernel's parameters."""
+
+    name: str
+    params: list  # (name, kind, obj): kind 'ptr' | 'i32' | 'i64' | 'f32' | 'f64' | 'tensormap'; obj the IR object
+
+
+class CodeGen:
+    def __init__(self, func, arch: str = "sm_80"):
+        self.func = func
+        self.arch = arch
+        self.name = Namer()
+        self.lines: list = []
+        self.scalars: set = set()  # local.var buffers printed as scalars
+        self.last_span = None
+
+    # -- entry ---------------------------------------------------------------------------
+    def generate(self) -> tuple[str, KernelSignature]:
+        func = self.func
+        launch = _find_launch(func.body)
+        params, sig = [], []
+        for p in func.params:
+            pname = self.name(p)
+            if isinstance(p, Buffer):
+                params.append(f"{ctype(p.dtype)}* __restrict__ {pname}")
+                sig.append((pname, "ptr", p))
+            else:
+                params.append(f"{ctype(p.dtype)} {pname}")
+                sig.append((pname, _scalar_kind(p.dtype), p))
+        for v in func.attrs.get("size_vars", ()):
+            if not any(v is p for p in func.params):
+                params.append(f"{ctype(v.dtype)} {self.name(v)}")
+                sig.append((self.name(v), _scalar_kind(v.dtype), v))
+        for desc in func.attrs.get("tma_descriptors", ()):
+            params.append(f"const __grid_constant__ tl::TmaDescriptor {self.name(desc.var)}")
+            sig.append((self.name(desc.var), "tensormap", desc))
+        threads = launch.num_threads
+        kname = f"{func.name}_kernel"
+        head = f'extern "C" __global__ void __launch_bounds__({threads}) {kname}({", ".join(params)}) {{'
+        self.lines.append('#include "tl.cuh"')
+        self.lines.append("using namespace tl;")
+        self.lines.append("")
+        self.lines.append(head)
+        self.kernel(launch, 1)
+        self.lines.append("}")
+        return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
+
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("  " * indent + text)
+
+    def mark(self, s, indent: int) -> None:
+        """`// tilelang: file:line: source` above the first statement from each user line."""
+        span = getattr(s, "span", None)
+        if span is None or span == self.last_span:
+            return
+        self.last_span = span
+        text = span.source_line().strip()
+        self.emit(indent, f"// tilelang: {span.file}:{span.line}: {text}")
+
+    # -- kernel body -----------------------------------------------------------------------
+    def kernel(self, k: S.KernelLaunch, indent: int) -> None:
+        axes = "xyz"
+        for v, ax in zip(k.block_vars, axes):
+            self.emit(indent, f"const int {self.name(v)} = blockIdx.{ax};")
+        for v, ax in zip(k.thread_vars, axes):
+            self.emit(indent, f"const int {self.name(v)} = threadIdx.{ax};")
+        offsets = k.annotations.get("smem_offsets", {})
+        if offsets:
+            self.emit(indent, "extern __shared__ __align__(1024) uint8_t tl_smem[];")
+        for b in k.allocations:
+            name = self.name(b)
+            scope = b.memory_scope
+            if scope.startswith("shared"):
+                t = "uint64_t" if scope == "shared.barrier" else ctype(b.dtype)
+                if b not in offsets:
+                    raise CompileError(f"shared buffer {b.name} has no place in the shared-memory arena")
+                self.emit(indent, f"{t}* {name} = reinterpret_cast<{t}*>(tl_smem + {offsets[b]});")
+            elif scope == "local.var":
+                self.scalars.add(b)
+                self.emit(indent, f"{ctype(b.dtype)} {name};")
+            else:
+                n = 1
+                for s in b.shape:
+                    n *= int(s)
+                align = min(16, n * b.dtype.bytes) if n * b.dtype.bytes >= 8 else 0
+                al = f"alignas({align}) " if align and (n * b.dtype.bytes) % align == 0 else ""
+                self.emit(indent, f"{al}{ctype(b.dtype)} {name}[{n}];")
+        self.stmt(k.body, indent)
+
+    def stmt(self, s, indent: int) -> None:
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            raise CompileError(f"codegen: {type(s).__name__} should have been lowered before codegen", s.span)
+        method(s, indent)
+
+    def stmt_SeqStmt(self, s, indent):
+        for x in s.stmts:
+            self.stmt(x, indent)
+
+    def stmt_Evaluate(self, s, indent):
+        self.mark(s, indent)
+        self.emit(indent, self.expr(s.value) + ";")
+
+    def stmt_BufferStore(self, s, indent):
+        self.mark(s, indent)
+        self.emit(indent, f"{self.access(s.buffer, s.indices)} = {self.expr_as(s.value, s.buffer.dtype)};")
+
+    def stmt_IfThenElse(self, s, indent):
+        self.mark(s, indent)
+        self.emit(indent, f"if ({self.expr(s.condition)}) {{")
+        self.stmt(s.then_body, indent + 1)
+        if s.else_body is not None:
+            self.emit(indent, "} else {")
+            self.stmt(s.else_body, indent + 1)
+        self.emit(indent, "}")
+
+    def stmt_LetStmt(self, s, indent):
+        self.mark(s, indent)
+        self.emit(indent, f"const {ctype(s.var.dtype)} {self.name(s.var)} = {self.expr(s.value)};")
+        self.stmt(s.body, indent)
+
+    def stmt_While(self, s, indent):
+        self.mark(s, indent)
+        self.emit(indent, f"while ({self.expr(s.condition)}) {{")
+        self.stmt(s.body, indent + 1)
+        self.emit(indent, "}")
+
+    def stmt_For(self, s, indent):
+        self.mark(s, indent)
+        if s.kind == "vectorized" and self.vector_copy(s, indent):
+            return
+        v = self.name(s.var)
+        t = ctype(s.var.dtype)
+        lo, ext, step = s.min, s.extent, s.step
+        if s.kind in ("unroll", "vectorized") or (s.kind == "serial" and s.annotations.get("unroll")):
+            self.emit(indent, "#pragma unroll")
+        stop = E.binary("+", lo, E.binary("*", ext, step))
+        inc = f"++{v}" if E.is_const(step, 1) else f"{v} += {self.expr(step)}"
+        self.emit(indent, f"for ({t} {v} = {self.expr(lo)}; {v} < {self.expr(stop)}; {inc}) {{")
+        self.stmt(s.body, indent + 1)
+        self.emit(indent, "}")
+
+    def vector_copy(self, s: S.For, indent: int) -> bool:
+        """`for i in vectorized(n): dst[a + i] = src[b + i]` as one uint2/uint4 access."""
+        body = s.body
+        if not (isinstance(body, S.BufferStore) and isinstance(body.value, E.BufferLoad)):
+            return False
+        src = body.value
+        if src.buffer.dtype != body.buffer.dtype or len(body.indices) != 1 or len(src.indices) != 1:
+            return False
+        if not (E.is_const(s.extent) and E.is_const(s.min, 0) and E.is_const(s.step, 1)):
+            return False
+        nbytes = s.extent.value * body.buffer.dtype.bytes
+        if nbytes not in (4, 8, 16):
+            return False
+        from ...arith import simplify
+
+        zero = {s.var: E.const(0, s.var.dtype)}
+        from ...ir.visitor import substitute
+
+        d0, s0 = simplify(substitute(body.indices[0], zero)), simplify(substitute(src.indices[0], zero))
+        one = {s.var: E.const(1, s.var.dtype)}
+        if not (_is_int(simplify(substitute(body.indices[0], one) - d0), 1)
+                and _is_int(simplify(substitute(src.indices[0], one) - s0), 1)):
+            return False
+        vt = {4: "unsigned", 8: "uint2", 16: "uint4"}[nbytes]
+        dst = f"*reinterpret_cast<{vt}*>(&{self.access(body.buffer, (d0,))})"
+        val = f"*reinterpret_cast<const {vt}*>(&{self.access(src.buffer, (s0,))})"
+        self.emit(indent, f"{dst} = {val};")
+        return True
+
+    # -- expressions ---------------------------------------------------------------------------
+    def access(self, buffer, indices) -> str:
+        name = self.name(buffer)
+        if buffer in self.scalars:
+            return name
+        if len(indices) != 1:
+            idx = _row_major(buffer, indices)
+        else:
+            idx = indices[0]
+        return f"{name}[{self.expr(idx)}]"
+
+    def expr_as(self, e, dtype) -> str:
+        """`e` converted to dtype where C++ would not do it implicitly without a warning."""
+        return self.expr(e)
+
+    def expr(self, e, parent: int = 0) -> str:
+        method = getattr(self, "expr_" + type(e).__name__)
+        return method(e, parent)
+
+    def expr_IntImm(self, e, parent):
+        if e.dtype.is_bool:
+            return "true" if e.value else "false"
+        v = e.value
+        if e.dtype.name == "int32":
+            return str(v) if v >= 0 or parent == 0 else f"({v})"
+        if e.dtype.name == "int64":
+            return f"(int64_t){v}" if parent == 0 else f"((int64_t){v})"
+        return f"(({ctype(e.dtype)}){v})"
+
+    def expr_FloatImm(self, e, parent):
+        v = e.value
+        t = e.dtype.name
+        if math.isinf(v):
+            ct = "float" if t != "float64" else "double"
+            text = f"tl::infinity<{ct}>()" if v > 0 else f"(-tl::infinity<{ct}>())"
+        elif math.isnan(v):
+            text = "__int_as_float(0x7fc00000)"
+        else:
+            text = repr(float(v))
+            if "e" not in text and "." not in text:
+                text += ".0"
+            if t != "float64":
+                text += "f"
+        if t in ("float32", "float64"):
+            return text if not text.startswith("-") or parent == 0 else f"({text})"
+        return f"{ctype(e.dtype)}({text})"
+
+    def expr_StringImm(self, e, parent):
+        return '"' + e.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    def expr_Var(self, e, parent):
+        return self.name(e)
+
+    def expr_BufferLoad(self, e, parent):
+        return self.access(e.buffer, e.indices)
+
+    def expr_Binary(self, e, parent):
+        if e.op in ("min", "max"):
+            return f"tl::{e.op}<{ctype(e.dtype)}>({self.expr(e.a)}, {self.expr(e.b)})"
+        if e.dtype.is_float and e.op in ("//", "%"):
+            a, b = self.expr(e.a), self.expr(e.b)
+            if e.op == "//":
+                return f"floorf({a} / {b})"
+            return f"({a} - {b} * floorf({a} / {b}))"
+        op = _BINARY[e.op]
+        prec = _PREC[op]
+        text = f"{self.expr(e.a, prec)} {op} {self.expr(e.b, prec + 1)}"
+        if e.dtype.name in ("float16", "bfloat16") and op in "+-*/":
+            # half arithmetic computes in float in C++; keep the IR's type at each step
+            return f"{ctype(e.dtype)}({text})"
+        return f"({text})" if prec < parent or (parent and prec <= 8) else text
+
+    def expr_Unary(self, e, parent):
+        op = {"-": "-", "~": "~", "not": "!"}[e.op]
+        return f"({op}{self.expr(e.a, 11)})" if parent else f"{op}{self.expr(e.a, 11)}"
+
+    def expr_Select(self, e, parent):
+        return f"({self.expr(e.cond, 1)} ? {self.expr_as(e.true_value, e.dtype)} : {self.expr_as(e.false_value, e.dtype)})"
+
+    def expr_Cast(self, e, parent):
+        return f"(({ctype(e.dtype)})({self.expr(e.value)}))"
+
+    def expr_Call(self, e, parent):
+        name = e.name
+        if name in _MATH or name in ("sigmoid", "isnan", "isinf"):
+            return self.math(e)
+        if name == "address_of":
+            load = e.args[0]
+            if isinstance(load, E.Var):
+                return f"(&{self.name(load)})"
+            return f"(&{self.access(load.buffer, load.indices)})"
+        if name in _WHERE:
+            return _WHERE[name]
+        if name == "reinterpret":
+            return f"(*reinterpret_cast<{e.args[0].value}*>({self.expr(e.args[1])}))"
+        spelled = _BUILTINS.get(name)
+        args = list(e.args)
+        if spelled is not None:
+            if spelled.endswith("&"):
+                spelled = spelled[:-1]
+                b = args[0]
+                args = [E.call("address_of", b)] + args[1:]
+            name = spelled
+        elif not (name.startswith("tl::") or name.startswith("__") or name == "printf"):
+            raise CompileError(f"codegen: no CUDA spelling for the intrinsic {name!r}")
+        return f"{name}({', '.join(self.arg(a) for a in args)})"
+
+    def arg(self, a) -> str:
+        if isinstance(a, Buffer):
+            return self.name(a)
+        if isinstance(a, str):
+            return a
+        return self.expr(a)
+
+    def math(self, e: E.Call) -> str:
+        name, dt = e.name, e.args[0].dtype
+        args = [self.expr(a) for a in e.args]
+        if name in ("isnan", "isinf"):
+            return f"{name}(float({args[0]}))" if dt.name != "float64" else f"{name}({args[0]})"
+        if name == "abs" and not dt.is_float:
+            return f"abs({args[0]})" if dt.bits <= 32 else f"llabs({args[0]})"
+        if dt.name == "float64":
+            fn = {"abs": "fabs"}.get(name, _MATH.get(name, name).rstrip("f") if name != "sigmoid" else "")
+            if name == "sigmoid":
+                return f"(1.0 / (1.0 + exp(-{args[0]})))"
+            return f"{fn}({', '.join(args)})"
+        if dt.name != "float32":
+            args = [f"float({a})" for a in args]
+        if name == "sigmoid":
+            text = f"(1.0f / (1.0f + expf(-{args[0]})))"
+        else:
+            text = f"{_MATH[name]}({', '.join(args)})"
+        return text if dt.name == "float32" else f"{ctype(e.dtype)}({text})"
+
+
+def _is_int(e, v) -> bool:
+    return isinstance(e, E.IntImm) and e.value == v
+
+
+def _row_major(buffer, indices):
+    flat = None
+    for i, s in zip(indices, buffer.shape):
+        flat = i if flat is None else flat * s + i
+    return flat
+
+
+def _scalar_kind(dtype) -> str:
+    if dtype.is_float:
+        return "f64" if dtype.bits == 64 else "f32"
+    return "i64" if dtype.bits == 64 else "i32"
+
+
+def _find_launch(body) -> S.KernelLaunch:
+    from ...ir.visitor import collect
+
+    found = collect(body, lambda n: isinstance(n, S.KernelLaunch))
+    if len(found) != 1:
+        raise CompileError(f"a CUDA kernel needs exactly one T.Kernel block, found {len(found)}")
+    return found[0]
+
+
+def generate(func, arch: str = "sm_80") -> tuple[str, KernelSignature]:
+    """CUDA C++ source for a lowered PrimFunc, and its parameter list."""
+    return CodeGen(func, arch).generate()

@@ -1,0 +1,172 @@
+"""insert_syncs: __syncthreads between shared-memory accesses of different threads that conflict.
+
+Before: lowered IR with smem_offsets (plan_shared_memory). After: a __syncthreads before each
+statement that reads or writes shared bytes another statement since the last barrier wrote
+(or writes bytes one read), loop-carried hazards included. Barriers only go where every thread
+of the block arrives: a branch or loop whose condition depends on the thread is treated as one
+statement, and the barrier goes before it.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir.function import PrimFunc
+from ..ir.visitor import Mutator, Visitor
+
+_WRITES_FIRST = ("cp_async", "tma_load", "stmatrix", "atomic", "bulk_load", "st_shared")
+_SYNC_NAMES = ("__syncthreads", "sync_threads", "tl::syncthreads")
+
+
+def sync_stmt() -> S.Evaluate:
+    return S.Evaluate(E.Call(E.const(0).dtype, "__syncthreads", ()))
+
+
+def _is_sync(s) -> bool:
+    return isinstance(s, S.Evaluate) and isinstance(s.value, E.Call) and s.value.name in _SYNC_NAMES
+
+
+class _Accesses(Visitor):
+    """(lo, hi, is_write) byte ranges of the shared arena a subtree touches."""
+
+    def __init__(self, ranges):
+        self.ranges = ranges
+        self.found = []
+
+    def add(self, buffer, write):
+        r = self.ranges.get(buffer)
+        if r is not None:
+            self.found.append((r[0], r[1], write))
+
+    def visit_BufferLoad(self, e):
+        self.add(e.buffer, False)
+        self.generic_visit(e)
+
+    def visit_BufferStore(self, s):
+        self.add(s.buffer, True)
+        self.generic_visit(s)
+
+    def visit_Call(self, e):
+        writes = any(w in e.name for w in _WRITES_FIRST)
+        for n, a in enumerate(e.args):
+            if isinstance(a, E.Call) and a.name == "address_of" and isinstance(a.args[0], E.BufferLoad):
+                load = a.args[0]
+                self.add(load.buffer, writes and (n == 0 or "atomic" in e.name))
+                for i in load.indices:
+                    self.visit(i)
+            else:
+                self.visit(a)
+
+
+def _conflict(acc, pending) -> bool:
+    for lo, hi, w in acc:
+        for plo, phi, pw in pending:
+            if (w or pw) and lo < phi and plo < hi:
+                return True
+    return False
+
+
+class _Uniform(Visitor):
+    def __init__(self, thread_vars):
+        self.thread_vars = thread_vars
+        self.uniform = True
+
+    def visit_Var(self, v):
+        if v in self.thread_vars:
+            self.uniform = False
+
+    def visit_BufferLoad(self, e):
+        if e.buffer.memory_scope != "global":
+            self.uniform = False
+        self.generic_visit(e)
+
+
+class _Inserter:
+    def __init__(self, ranges, thread_vars):
+        self.ranges = ranges
+        self.thread_vars = set(thread_vars)
+
+    def uniform(self, *exprs) -> bool:
+        u = _Uniform(self.thread_vars)
+        for e in exprs:
+            u.visit(e)
+        return u.uniform
+
+    def accesses(self, s):
+        a = _Accesses(self.ranges)
+        a.visit(s)
+        return a.found
+
+    def block(self, s, pending):
+        """(new statement, pending accesses after it)."""
+        stmts = list(s.stmts) if isinstance(s, S.SeqStmt) else [s]
+        out = []
+        pending = list(pending)
+        for x in stmts:
+            if _is_sync(x):
+                out.append(x)
+                pending = []
+                continue
+            if isinstance(x, S.For) and self.uniform(x.min, x.extent):
+                body, pending = self.loop(x, pending)
+                out.append(dataclasses.replace(x, body=body))
+                continue
+            if isinstance(x, S.IfThenElse) and self.uniform(x.condition):
+                if _conflict(self.accesses(x.condition), pending):
+                    out.append(sync_stmt())
+                    pending = []
+                then, p1 = self.block(x.then_body, pending)
+                other, p2 = (self.block(x.else_body, pending) if x.else_body is not None else (None, pending))
+                out.append(dataclasses.replace(x, then_body=then, else_body=other))
+                pending = _union(p1, p2)
+                continue
+            if isinstance(x, S.LetStmt) and self.uniform(x.value):
+                body, pending = self.block(x.body, pending)
+                out.append(dataclasses.replace(x, body=body))
+                continue
+            acc = self.accesses(x)
+            if _conflict(acc, pending):
+                out.append(sync_stmt())
+                pending = []
+            out.append(x)
+            pending = _union(pending, acc)
+        return S.seq(out) if len(out) != 1 else out[0], pending
+
+    def loop(self, x: S.For, pending):
+        _, tail = self.block(x.body, [])
+        body, end = self.block(x.body, _union(pending, tail))
+        return body, _union(end, pending)
+
+
+def _union(a, b):
+    seen = set(a)
+    out = list(a)
+    for x in b:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+class _Insert(Mutator):
+    def visit_KernelLaunch(self, k):
+        offsets = k.annotations.get("smem_offsets", {})
+        ranges = {}
+        for b, off in offsets.items():
+            if b.memory_scope == "shared.barrier":
+                continue
+            n = 1
+            for s in b.shape:
+                n *= int(s)
+            ranges[b] = (off, off + n * b.dtype.bytes)
+        if not ranges:
+            return k
+        body, _ = _Inserter(ranges, k.thread_vars).block(k.body, [])
+        return dataclasses.replace(k, body=body)
+
+
+def insert_syncs(func: PrimFunc, ctx=None) -> PrimFunc:
+    if ctx is not None and ctx.pass_configs.get("tl.disable_thread_storage_sync"):
+        return func
+    return func.with_body(_Insert().visit(func.body))

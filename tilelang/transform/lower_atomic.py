@@ -1,0 +1,55 @@
+"""Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> tl::atomic_<op>."""
+from __future__ import annotations
+
+from ..errors import CompileError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from .lower_context import address_of, call
+from .lower_copy import box_dims, in_bounds, region_index
+from .lower_parallel import Striped, lower_iterations
+from .lower_tile_ops import lowering
+
+
+def _atomic(ctx, op, buffer, indices, value, span=None):
+    load = ctx.load(buffer, indices)
+    return S.Evaluate(E.Call(buffer.dtype, f"tl::atomic_{op}", (address_of(load), E.cast(value, buffer.dtype))), span=span)
+
+
+def lower_scalar_atomic(s, ctx) -> S.Stmt:
+    return _atomic(ctx, s.op, s.buffer, s.indices, s.value, s.span)
+
+
+@lowering(TOP.AtomicRegion)
+def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
+    dst = op.dst
+    if isinstance(op.src, E.Expr):
+        dims = [d for d, e in enumerate(dst.extents) if not E.is_const(e, 1)]
+        vars_ = [ctx.var(f"i{n}") for n in range(len(dims))]
+        idx = region_index(dst, dims, vars_)
+        body = _atomic(ctx, op.op, dst.buffer, idx, op.src, op.span)
+        extents = [dst.extents[d] for d in dims]
+        plan = Striped([e.value for e in extents], ctx.num_threads)
+        return lower_iterations(vars_, extents, body, ctx, plan, span=op.span)
+    src = op.src
+    dims = box_dims(src, dst)
+    vars_ = [ctx.var(f"i{n}") for n in range(len(dims))]
+    sidx = region_index(src, [a for a, _, _ in dims], vars_)
+    didx = region_index(dst, [b for _, b, _ in dims], vars_)
+    for v, (_, _, e) in zip(vars_, dims):
+        if not isinstance(e, E.IntImm):
+            raise CompileError("a tile atomic needs a static box")
+        ctx.ranges[v] = e.value
+    body = _atomic(ctx, op.op, dst.buffer, didx, E.BufferLoad(src.buffer.dtype, src.buffer, tuple(sidx)), op.span)
+    if dst.buffer.memory_scope == "global":
+        cond = in_bounds(dst.buffer, didx, ctx.ranges)
+        if cond is not None:
+            body = S.IfThenElse(cond, body)
+    extents = [e for _, _, e in dims]
+    if src.buffer.memory_scope == "local.fragment":
+        frag = ctx.fragment(src.buffer)
+        if tuple(int(s) for s in frag.shape) == tuple(e.value for e in extents) and all(E.is_const(m, 0) for m in src.mins):
+            return lower_iterations(vars_, extents, body, ctx, frag, span=op.span)
+        raise CompileError(f"a tile atomic from part of the fragment {src.buffer.name} is not supported")
+    plan = Striped([e.value for e in extents], ctx.num_threads)
+    return lower_iterations(vars_, extents, body, ctx, plan, span=op.span)

@@ -1,0 +1,43 @@
+"""lower_barriers: mbarriers from T.alloc_barrier are initialised once per block.
+
+After: the kernel body starts with `if (thread 0) mbar_init(&bar[i], count_i)` for every
+barrier slot, then (sm_90+) fence_mbarrier_init and a __syncthreads so that no thread
+touches a barrier before it exists.
+"""
+from __future__ import annotations
+
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir.function import PrimFunc
+from ..ir.visitor import Mutator
+from .lower_context import address_of, call
+
+
+class _InitBarriers(Mutator):
+    def __init__(self, sm: int):
+        self.sm = sm
+
+    def visit_KernelLaunch(self, k):
+        bars = [b for b in k.allocations if b.memory_scope == "shared.barrier"]
+        if not bars:
+            return k
+        inits = []
+        for b in bars:
+            for i, count in enumerate(b.arrive_counts or (1,)):
+                load = E.BufferLoad(b.dtype, b, (E.const(i),))
+                inits.append(call("tl::mbar_init", address_of(load), int(count)))
+        tid = k.thread_vars[0] if k.thread_vars else E.const(0)
+        for v in k.thread_vars[1:]:
+            tid = E.binary("+", tid, v)  # zero only for thread (0, 0, 0)
+        stmts = [S.IfThenElse(E.binary("==", tid, 0), S.seq(inits))]
+        if self.sm >= 90:
+            stmts.append(call("tl::fence_mbarrier_init"))
+        stmts.append(call("__syncthreads"))
+        body = S.seq(stmts + [k.body])
+        import dataclasses
+
+        return dataclasses.replace(k, body=body)
+
+
+def lower_barriers(func: PrimFunc, ctx) -> PrimFunc:
+    return func.with_body(_InitBarriers(ctx.sm).visit(func.body))

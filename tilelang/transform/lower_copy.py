@@ -1,0 +1,293 @@
+"""T.copy between any two scopes (and TmaCopy).
+
+With a fragment on either side the copy runs as a parallel loop planned by that fragment.
+Otherwise (global <-> shared, shared <-> shared) threads stride over the box in vectors of up
+to 16 bytes when both sides are contiguous and aligned; copies annotated async become
+cp.async. Out-of-bounds global loads read zero and stores are dropped; the guards are left
+out where the bounds are provable.
+"""
+from __future__ import annotations
+
+import math
+
+from ..arith import simplify
+from ..errors import CompileError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from .lower_context import SHARED_SCOPES, address_of, call
+from .lower_parallel import Striped, lower_iterations
+from .lower_tile_ops import lowering
+
+
+def box_dims(src, dst):
+    """Pair the non-unit extents of both regions: [(src_dim | None, dst_dim | None, extent)]."""
+    sd = [i for i, e in enumerate(src.extents) if not E.is_const(e, 1)]
+    dd = [i for i, e in enumerate(dst.extents) if not E.is_const(e, 1)]
+    if len(sd) != len(dd):
+        # extents of 1 on one side only; accept when the element counts agree
+        raise CompileError(f"T.copy: the regions {src!r} and {dst!r} have different shapes")
+    out = []
+    for a, b in zip(sd, dd):
+        ea, eb = simplify(src.extents[a]), simplify(dst.extents[b])
+        if isinstance(ea, E.IntImm) and isinstance(eb, E.IntImm) and ea.value != eb.value:
+            raise CompileError(f"T.copy: extent {ea.value} of {src.buffer.name} does not match {eb.value} of {dst.buffer.name}")
+        out.append((a, b, eb if isinstance(eb, E.IntImm) else ea))
+    return out
+
+
+def region_index(region, dims, box_vars):
+    """Indices into region.buffer for the box point box_vars (dims: which region dim each var walks)."""
+    idx = list(region.mins)
+    for d, v in zip(dims, box_vars):
+        idx[d] = idx[d] + v
+    return [simplify(i) for i in idx]
+
+
+def in_bounds(buffer, indices, ranges):
+    """Condition that `indices` lie inside a global buffer; None when provably always true."""
+    conds = []
+    for i, s in zip(indices, buffer.shape):
+        if _provably_below(i, s, ranges):
+            continue
+        conds.append(i < s)
+    cond = None
+    for c in conds:
+        cond = c if cond is None else E.binary("and", cond, c)
+    return cond
+
+
+def _provably_below(i, s, ranges) -> bool:
+    i = simplify(i)
+    if isinstance(i, E.IntImm) and isinstance(s, E.IntImm):
+        return i.value < s.value
+    hi = _upper(i, ranges)
+    return hi is not None and isinstance(s, E.IntImm) and hi < s.value
+
+
+def _upper(e, ranges):
+    """A constant upper bound of e from the var extents in `ranges`, else None."""
+    e = simplify(e)
+    if isinstance(e, E.IntImm):
+        return e.value
+    if isinstance(e, E.Var):
+        r = ranges.get(e)
+        return None if r is None else r - 1
+    if isinstance(e, E.Binary):
+        a, b = _upper(e.a, ranges), _upper(e.b, ranges)
+        if e.op == "+" and a is not None and b is not None:
+            return a + b
+        if e.op == "*" and a is not None and isinstance(e.b, E.IntImm) and e.b.value >= 0 and _nonneg(e.a):
+            return a * e.b.value
+        if e.op == "%" and isinstance(e.b, E.IntImm):
+            return e.b.value - 1
+        if e.op == "//" and a is not None and isinstance(e.b, E.IntImm) and e.b.value > 0:
+            return a // e.b.value
+    return None
+
+
+def _nonneg(e) -> bool:
+    return True
+
+
+def _is_fragment(region):
+    return region.buffer.memory_scope == "local.fragment"
+
+
+@lowering(TOP.Copy)
+def lower_copy(op: TOP.Copy, ctx) -> S.Stmt:
+    src, dst = op.src, op.dst
+    dims = box_dims(src, dst)
+    if not dims:
+        return _store(ctx, dst, region_index(dst, [], []), _load(ctx, src, region_index(src, [], [])), op.span)
+    frag_side = dst if _is_fragment(dst) else (src if _is_fragment(src) else None)
+    if frag_side is not None:
+        return _copy_fragment(op, dims, frag_side, ctx)
+    if src.buffer.memory_scope == "local" or dst.buffer.memory_scope == "local":
+        return _copy_serial(op, dims, ctx)
+    return _copy_threads(op, dims, ctx)
+
+
+def _load(ctx, region, idx):
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    value = ctx.load(region.buffer, idx)
+    if cond is not None:
+        value = E.select(cond, value, E.const(0, region.dtype))
+    return value
+
+
+def _store(ctx, region, idx, value, span):
+    st = ctx.store(region.buffer, idx, E.cast(value, region.dtype), span=span)
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    return st if cond is None else S.IfThenElse(cond, st, span=span)
+
+
+def _copy_fragment(op, dims, frag_region, ctx):
+    frag = ctx.fragment(frag_region.buffer)
+    frag_dims = [a if frag_region is op.src else b for a, b, _ in dims]
+    box_vars = [ctx.var(f"i{n}") for n in range(len(dims))]
+    shape = tuple(int(x) for x in frag.shape)
+    full = tuple(int(e.value) if isinstance(e, E.IntImm) else -1 for _, _, e in dims)
+    covers = full == tuple(s for s in shape if s != 1) and all(E.is_const(m, 0) for m in frag_region.mins)
+    if not covers:
+        # a sub-box of a fragment: plan over the box itself, every thread checks what it holds
+        raise CompileError(f"T.copy of a part of the fragment {frag_region.buffer.name} is not supported")
+    # the loop runs over the fragment's full index space (unit dims included)
+    loop_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
+    nonunit = [d for d, s in enumerate(shape) if s != 1]
+    mapping = dict(zip([box_vars[k] for k in range(len(dims))], [loop_vars[d] for d in nonunit]))
+    for v, n in zip(loop_vars, shape):
+        ctx.ranges[v] = n
+    src_idx = [E.convert(x) for x in region_index(op.src, [a for a, _, _ in dims], [mapping[v] for v in box_vars])]
+    dst_idx = [E.convert(x) for x in region_index(op.dst, [b for _, b, _ in dims], [mapping[v] for v in box_vars])]
+    body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
+    out = lower_iterations(loop_vars, [E.const(s) for s in shape], body, ctx, frag, span=op.span)
+    for v in loop_vars:
+        ctx.ranges.pop(v, None)
+    return out
+
+
+def _copy_serial(op, dims, ctx):
+    """Copies touching a thread-private local array: every thread copies the whole box."""
+    vars_ = [ctx.var(f"i{n}") for n in range(len(dims))]
+    body = _store(ctx, op.dst, region_index(op.dst, [b for _, b, _ in dims], vars_),
+                  _load(ctx, op.src, region_index(op.src, [a for a, _, _ in dims], vars_)), op.span)
+    for v, (_, _, ext) in reversed(list(zip(vars_, dims))):
+        body = S.For(v, E.const(0), ext, "unroll" if isinstance(ext, E.IntImm) and ext.value <= 64 else "serial", body)
+    return body
+
+
+def _static(e):
+    return e.value if isinstance(e, E.IntImm) else None
+
+
+def divisible(e, v: int) -> bool:
+    """Whether integer expression e is a multiple of v for all values of its variables."""
+    if v == 1:
+        return True
+    from ..arith.simplify import _Simplifier
+
+    simp = _Simplifier()
+    e = simplify(e)
+    terms, c = simp.linear(e)
+    if c % v:
+        return False
+    for key, coeff in terms.items():
+        if coeff % v == 0:
+            continue
+        atom = simp.atoms[key]
+        if isinstance(atom, E.Binary) and atom.op == "*" and isinstance(atom.b, E.IntImm) and (coeff * atom.b.value) % v == 0:
+            continue
+        return False
+    return True
+
+
+def _vector_width(op, dims, ctx) -> int:
+    """Elements per vector access: <= 16 bytes, dividing the innermost extent, contiguous and aligned."""
+    src, dst = op.src, op.dst
+    a_last, b_last, ext = dims[-1]
+    n = _static(ext)
+    if n is None:
+        return 1
+    if a_last != len(src.buffer.shape) - 1 or b_last != len(dst.buffer.shape) - 1:
+        return 1
+    bytes_ = max(src.dtype.bytes, dst.dtype.bytes)
+    v = 16 // bytes_ if bytes_ <= 16 else 1
+    while v > 1 and n % v:
+        v //= 2
+    if src.dtype != dst.dtype:
+        return 1
+    for region in (src, dst):
+        buf = region.buffer
+        if buf.memory_scope in SHARED_SCOPES:
+            layout = ctx.layout(buf)
+            if layout is not None:
+                while v > 1 and layout.contiguous_width() % v:
+                    v //= 2
+            else:
+                while v > 1 and _static(buf.shape[-1]) is not None and _static(buf.shape[-1]) % v:
+                    v //= 2
+        if buf.memory_scope == "global":
+            while v > 1 and not divisible(buf.shape[-1], v):
+                v //= 2
+        while v > 1 and not divisible(region.mins[-1], v):
+            v //= 2
+    return max(v, 1)
+
+
+def _copy_threads(op, dims, ctx):
+    """global <-> shared / shared <-> shared: the block's threads stride over the box in vectors."""
+    extents = [_static(e) for _, _, e in dims]
+    if any(e is None for e in extents):
+        raise CompileError("T.copy between shared and global memory needs a static box")
+    v = _vector_width(op, dims, ctx)
+    total = math.prod(extents)
+    chunks = total // v
+    threads = ctx.num_threads
+    it = ctx.var("it")
+    vec = ctx.var("v")
+    flat = (it * threads + ctx.thread) * v if chunks > threads else ctx.thread * v
+    box_idx = []
+    rest = flat
+    for k, e in reversed(list(enumerate(extents))):
+        box_idx.append(rest % e if k else rest)
+        rest = rest // e
+    box_idx = [simplify(x) for x in reversed(box_idx)]
+    ctx.ranges[it] = -(-chunks // threads)
+    ctx.ranges[ctx.thread] = threads
+    src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
+    dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
+    # the vector's elements: last index + vec
+    src_v = src_idx[:-1] + [src_idx[-1] + vec]
+    dst_v = dst_idx[:-1] + [dst_idx[-1] + vec]
+    load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
+    store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
+    use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"
+                 and op.dst.buffer.memory_scope in SHARED_SCOPES and v * op.src.dtype.bytes in (4, 8, 16)
+                 and ctx.sm >= 80)
+    if use_async:
+        nbytes = v * op.src.dtype.bytes
+        dst_addr = ctx.address(op.dst.buffer, dst_idx)
+        src_addr = address_of(ctx.load(op.src.buffer, src_idx))
+        if load_cond is None:
+            inner = call(f"tl::cp_async_{nbytes}", dst_addr, src_addr)
+        else:
+            inner = call(f"tl::cp_async_{nbytes}_zfill", dst_addr, src_addr, load_cond)
+    else:
+        load = ctx.load(op.src.buffer, src_v)
+        st = ctx.store(op.dst.buffer, dst_v, E.cast(load, op.dst.dtype))
+        zero = ctx.store(op.dst.buffer, dst_v, E.const(0, op.dst.dtype))
+        one = st if v == 1 else None
+        if v > 1:
+            st = S.For(vec, E.const(0), E.const(v), "vectorized", st)
+            zero = S.For(vec, E.const(0), E.const(v), "vectorized", zero)
+        else:
+            st = _subst_vec(st, vec)
+            zero = _subst_vec(zero, vec)
+        del one
+        inner = st
+        if load_cond is not None:
+            inner = S.IfThenElse(load_cond, st, zero)
+    if store_cond is not None:
+        inner = S.IfThenElse(store_cond, inner)
+    if chunks % threads and chunks > threads:
+        inner = S.IfThenElse(flat < total, inner)
+    elif chunks < threads:
+        inner = S.IfThenElse(ctx.thread < chunks, inner)
+    out = S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner) if chunks > threads else inner
+    ctx.ranges.pop(it, None)
+    ctx.ranges.pop(ctx.thread, None)
+    return out
+
+
+def _subst_vec(stmt, vec):
+    from ..ir.visitor import substitute
+
+    return substitute(stmt, {vec: E.const(0)})
+
+
+@lowering(TOP.TmaCopy)
+def lower_tma_copy(op: TOP.TmaCopy, ctx) -> S.Stmt:
+    from .lower_tma import lower_tma
+
+    return lower_tma(op, ctx)

@@ -1,0 +1,47 @@
+"""T.fill / T.clear: every element of a region gets one value.
+
+Fragments: each thread writes its registers; local arrays: each thread its whole array;
+shared / global regions: the threads stride over the box.
+"""
+from __future__ import annotations
+
+from ..errors import CompileError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from .lower_copy import in_bounds, region_index
+from .lower_parallel import Striped, lower_iterations
+from .lower_tile_ops import lowering
+
+
+@lowering(TOP.Fill)
+def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
+    region = op.dst
+    buf = region.buffer
+    dims = [d for d, e in enumerate(region.extents) if not E.is_const(e, 1)] or [len(region.extents) - 1]
+    vars_ = [ctx.var(f"i{n}") for n in range(len(dims))]
+    extents = [region.extents[d] for d in dims]
+    idx = region_index(region, dims, vars_)
+    value = E.cast(op.value, buf.dtype)
+    store = ctx.store(buf, idx, value, span=op.span) if buf.memory_scope != "local.fragment" else S.BufferStore(buf, tuple(idx), value, span=op.span)
+    if buf.memory_scope == "local.fragment":
+        frag = ctx.fragment(buf)
+        shape = tuple(int(s) for s in frag.shape)
+        full_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
+        st = S.BufferStore(buf, tuple(full_vars), value, span=op.span)
+        return lower_iterations(full_vars, [E.const(s) for s in shape], st, ctx, frag, span=op.span)
+    if any(not isinstance(e, E.IntImm) for e in extents):
+        raise CompileError(f"T.fill of {buf.name} needs a static region")
+    if buf.memory_scope in ("local", "local.var"):
+        body = store
+        for v, e in reversed(list(zip(vars_, extents))):
+            body = S.For(v, E.const(0), e, "unroll" if e.value <= 64 else "serial", body)
+        return body
+    if buf.memory_scope == "global":
+        for v, e in zip(vars_, extents):
+            ctx.ranges[v] = e.value
+        cond = in_bounds(buf, idx, ctx.ranges)
+        if cond is not None:
+            store = S.IfThenElse(cond, store, span=op.span)
+    plan = Striped([e.value for e in extents], ctx.num_threads)
+    return lower_iterations(vars_, extents, store, ctx, plan, span=op.span)

@@ -1,0 +1,206 @@
+"""T.Parallel nests -> per-thread register loops.
+
+The loop fragment (LayoutMap.loops, or the fragment a copy iterates over) says which thread
+runs which iteration: thread t runs iterations `fragment.logical(t, r)` for r < num_registers.
+Fragment accesses whose register is the loop's own register print as `frag[r]`; those whose
+register depends only on r get constants (the loop is unrolled here); anything else keeps
+the symbolic `Fragment.register` expression.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CompileError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir.visitor import Mutator, substitute
+
+
+class Striped:
+    """Fallback loop plan when no fragment decides: flat iteration f runs on thread f % T."""
+
+    def __init__(self, shape, num_threads: int):
+        self.shape = tuple(int(s) for s in shape)
+        self.total = int(np.prod(self.shape))
+        self.num_threads = num_threads
+        self.num_registers = -(-self.total // num_threads)
+        self.replicate = 1
+
+    def logical(self, thread, register):
+        flat = register * self.num_threads + thread
+        out = []
+        for s in reversed(self.shape):
+            out.append(flat % s)
+            flat = flat // s
+        return tuple(reversed(out))
+
+    def covers_exactly(self) -> bool:
+        return self.total % self.num_threads == 0
+
+
+def parallel_nest(loop: S.For):
+    """(vars, extents, body) of a perfect nest of parallel loops."""
+    vars_, extents = [], []
+    s = loop
+    while isinstance(s, S.For) and s.kind == "parallel":
+        vars_.append(s.var)
+        extents.append(s.extent)
+        s = s.body
+    return vars_, extents, s
+
+
+def lower_parallel(loop: S.For, ctx, fragment=None) -> S.Stmt:
+    vars_, extents, body = parallel_nest(loop)
+    return lower_iterations(vars_, extents, body, ctx, fragment or _loop_fragment(loop, ctx), span=loop.span)
+
+
+def _loop_fragment(loop, ctx):
+    loops = getattr(ctx.layout_map, "loops", None) or {}
+    frag = loops.get(loop)
+    if frag is not None:
+        return frag
+    vars_, extents, _ = parallel_nest(loop)
+    shape = []
+    for e in extents:
+        if not isinstance(e, E.IntImm):
+            raise CompileError(f"T.Parallel needs static extents here, got {e!r}", loop.span)
+        shape.append(e.value)
+    return Striped(shape, ctx.num_threads)
+
+
+def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -> S.Stmt:
+    """Run `body` for every index of `extents` (bound to vars_) as planned by `frag`."""
+    reg = ctx.var(f"{vars_[-1].name}_{reg_name}" if vars_ else reg_name)
+    logical = frag.logical(ctx.thread, reg)
+    mapping = {v: _expr(x) for v, x in zip(vars_, logical)}
+    mapping[_REG] = reg
+    plan = _RegisterPlan(vars_, frag, ctx) if not isinstance(frag, Striped) else None
+    if plan is not None:
+        body = plan.rewrite(body)
+    num_registers = frag.num_registers
+    if not isinstance(frag, Striped) and not frag.is_dense():
+        cover = frag.covers(ctx.thread, reg)
+        if cover is not True:
+            body = S.IfThenElse(_expr(cover) if not isinstance(cover, bool) else E.const(cover), body, span=span)
+    if plan is not None and plan.constant_tables:
+        stmts = []
+        for r in range(num_registers):
+            rc = E.const(r)
+            one = plan.bind_register(body, r)
+            stmts.append(substitute(one, {**{v: substitute(m, {reg: rc}) for v, m in mapping.items()}, reg: rc,
+                                          _REG: rc}))
+        out = S.seq(stmts)
+    else:
+        out = substitute(body, {**mapping})
+        if isinstance(frag, Striped) and not frag.covers_exactly():
+            flat = reg * frag.num_threads + ctx.thread
+            out = S.IfThenElse(flat < frag.total, out, span=span)
+        if num_registers == 1:
+            out = substitute(out, {reg: E.const(0)})
+        else:
+            out = S.For(reg, E.const(0), E.const(num_registers), "unroll", out, span=span)
+    if frag.num_threads < ctx.num_threads:
+        out = S.IfThenElse(ctx.thread < frag.num_threads, out, span=span)
+    elif frag.num_threads > ctx.num_threads:
+        raise CompileError(f"a loop planned over {frag.num_threads} threads runs in a group of {ctx.num_threads}", span)
+    return out
+
+
+def _expr(x):
+    return x if isinstance(x, E.Expr) else E.const(int(x))
+
+
+class _RegisterPlan(Mutator):
+    """Rewrites fragment accesses inside a planned loop to register indices."""
+
+    def __init__(self, vars_, frag, ctx):
+        self.vars = list(vars_)
+        self.frag = frag
+        self.ctx = ctx
+        self.loop_threads, self.loop_regs = _tables(frag)
+        self.shape = self.loop_regs.shape
+        self.grids = np.indices(self.shape) if len(self.vars) == len(self.shape) else None
+        self.constant_tables = []  # [(placeholder Var, per-register constants)]
+        self.reg_var = None
+
+    def rewrite(self, body):
+        return self.visit(body)
+
+    def bind_register(self, body, r: int):
+        return substitute(body, {ph: E.const(int(consts[r])) for ph, consts in self.constant_tables})
+
+    def _register_index(self, buffer, indices):
+        if buffer.memory_scope != "local.fragment" or self.grids is None:
+            return None
+        try:
+            _, regs = _tables(self.ctx.fragment(buffer))
+        except Exception:
+            return None
+        idx = []
+        for i in indices:
+            pos = next((n for n, v in enumerate(self.vars) if v is i), None)
+            if pos is not None:
+                idx.append(self.grids[pos])
+            elif isinstance(i, E.IntImm):
+                idx.append(np.full(self.shape, i.value))
+            else:
+                return None
+        if any(x.max() >= s for x, s in zip(idx, regs.shape)):
+            return None
+        table = regs[tuple(idx)]
+        if np.array_equal(table, self.loop_regs):
+            return "r"
+        n = int(self.loop_regs.max()) + 1
+        consts = np.zeros(n, dtype=np.int64)
+        for r in range(n):
+            vals = table[self.loop_regs == r]
+            if vals.size == 0:
+                continue
+            if vals.min() != vals.max():
+                return None
+            consts[r] = vals[0]
+        return consts
+
+    def _lowered(self, buffer, indices):
+        how = self._register_index(buffer, indices)
+        if how is None:
+            return None
+        storage = self.ctx.storage(buffer)
+        if isinstance(how, str):
+            return storage, None
+        ph = E.Var(E.const(0).dtype, f"{buffer.name}_reg")
+        self.constant_tables.append((ph, how))
+        return storage, ph
+
+    def visit_BufferLoad(self, e):
+        low = self._lowered(e.buffer, e.indices)
+        if low is None:
+            return self.generic_visit(e)
+        storage, ph = low
+        return E.BufferLoad(e.dtype, storage, (ph if ph is not None else _REG,))
+
+    def visit_BufferStore(self, s):
+        value = self.visit(s.value)
+        low = self._lowered(s.buffer, s.indices)
+        if low is None:
+            new = self.generic_visit(s)
+            return new
+        storage, ph = low
+        return S.BufferStore(storage, (ph if ph is not None else _REG,), E.cast(value, s.buffer.dtype), span=s.span)
+
+
+# Placeholder for "the loop's own register": replaced by the register var after rewriting.
+_REG = E.Var(E.const(0).dtype, "__loop_register__")
+
+
+def _tables(frag):
+    cache = getattr(frag, "_tl_lower_tables", None)
+    if cache is not None:
+        return cache
+    threads, regs = frag.table()
+    threads, regs = np.asarray(threads), np.asarray(regs)
+    try:
+        frag._tl_lower_tables = (threads, regs)
+    except Exception:
+        pass
+    return threads, regs

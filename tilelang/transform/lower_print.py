@@ -1,0 +1,51 @@
+"""T.print: a scalar from every thread that reaches it; a buffer once per block with indices
+(thread 0 for shared / global / local; for a fragment, each thread prints what it holds)."""
+from __future__ import annotations
+
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from ..ir.buffer import BufferRegion
+from ..ir.dtypes import int32
+from .lower_parallel import lower_iterations
+from .lower_tile_ops import lowering
+
+_FMT = {"float": "%f", "int": "%d", "uint": "%u", "bool": "%d"}
+
+
+def _printf(fmt: str, *args) -> S.Evaluate:
+    return S.Evaluate(E.Call(int32, "printf", (E.StringImm(int32, fmt), *args)))
+
+
+def _printable(v):
+    if v.dtype.is_float:
+        return E.cast(v, "float64"), "%f"
+    if v.dtype.bits == 64:
+        return E.cast(v, "int64"), "%lld"
+    return E.cast(v, "int32"), "%d"
+
+
+@lowering(TOP.Print)
+def lower_print(op: TOP.Print, ctx) -> S.Stmt:
+    msg = op.msg or "T.print"
+    if not isinstance(op.value, BufferRegion):
+        value, fmt = _printable(op.value)
+        return _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\\n", *_where(), value)
+    region = op.value
+    buf = region.buffer
+    vars_ = [ctx.var(f"i{n}") for n in range(len(region.extents))]
+    idx = [m + v for m, v in zip(region.mins, vars_)]
+    value, fmt = _printable(E.BufferLoad(buf.dtype, buf, tuple(idx)))
+    where = ", ".join(["%d"] * len(idx))
+    line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\\n", *[E.cast(i, int32) for i in idx], value)
+    if buf.memory_scope == "local.fragment":
+        frag = ctx.fragment(buf)
+        return lower_iterations(vars_, [E.const(int(s)) for s in frag.shape], line, ctx, frag, span=op.span)
+    body = line
+    for v, e in reversed(list(zip(vars_, region.extents))):
+        body = S.For(v, E.const(0), e, "serial", body)
+    return S.IfThenElse(ctx.thread == 0, body, span=op.span)
+
+
+def _where():
+    return tuple(E.Call(int32, f"__tl_{n}", ()) for n in ("bx", "by", "bz", "tx", "ty", "tz"))

@@ -1,0 +1,172 @@
+"""lower_tile_ops: tile ops and T.Parallel -> thread-level IR.
+
+Before: tile IR with a LayoutMap for every shared / fragment buffer and parallel loop.
+After: no TileOps, no parallel loops, no WarpSpecialize; fragments are per-thread local
+arrays, shared buffers 1-D (offsets from their Layout), locals flat; every buffer access goes
+to the lowered storage. Per-op lowerings live in lower_<op>.py, found through LOWERINGS.
+"""
+from __future__ import annotations
+
+from ..errors import CompileError, TileLangError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir import tileop as TOP
+from ..ir.function import PrimFunc
+from ..ir.visitor import Mutator
+from .lower_context import LowerContext, address_of, call
+
+LOWERINGS: dict = {}  # TileOp class -> fn(op, ctx) -> Stmt
+
+
+def lowering(cls):
+    def register(fn):
+        LOWERINGS[cls] = fn
+        return fn
+
+    return register
+
+
+def _load_lowerings():
+    from . import lower_copy, lower_fill, lower_reduce, lower_atomic, lower_print  # noqa: F401  (register)
+
+    try:
+        from .lower_gemm import lower_gemm
+    except ImportError:
+        lower_gemm = None
+    if lower_gemm is not None:
+        LOWERINGS[TOP.Gemm] = lambda op, ctx: lower_gemm(op, ctx.layout_map, ctx)
+
+
+class _LowerTileOps(Mutator):
+    def __init__(self, ctx: LowerContext):
+        self.ctx = ctx
+
+    def visit_KernelLaunch(self, k: S.KernelLaunch):
+        ctx = self.ctx
+        tid = None
+        stride = 1
+        for v, n in zip(k.thread_vars, k.threads):
+            tid = v if tid is None else tid + v * stride
+            stride *= n
+        ctx.thread = tid if tid is not None else E.const(0)
+        ctx.num_threads = ctx.block_threads = k.num_threads
+        for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
+            if isinstance(n, int) or isinstance(n, E.IntImm):
+                ctx.ranges[v] = int(n)
+        body = self.visit(k.body)
+        body = _Flatten(ctx).visit(body)
+        allocations = tuple(ctx.storage(b) for b in k.allocations) + tuple(ctx.new_allocations)
+        return S.KernelLaunch(k.grid, k.threads, k.block_vars, k.thread_vars, body, allocations,
+                              dict(k.annotations), span=k.span)
+
+    def visit_For(self, s: S.For):
+        if s.kind == "parallel":
+            from .lower_parallel import lower_parallel
+
+            return self.visit(self._checked(lambda: lower_parallel(s, self.ctx), s))
+        s = self.generic_visit(s)
+        if s.kind == "pipelined":
+            ann = {k: v for k, v in s.annotations.items() if k not in ("num_stages", "order", "stage", "group")}
+            return S.For(s.var, s.min, s.extent, "serial", s.body, s.step, ann, span=s.span)
+        return s
+
+    def visit_WarpSpecialize(self, s: S.WarpSpecialize):
+        groups = sorted(int(g) for g in s.warp_groups)
+        size = S.WARP_GROUP_SIZE
+        ctx = self.ctx
+        tid = ctx.thread + ctx.thread_base
+        if groups != list(range(groups[0], groups[-1] + 1)):
+            raise CompileError(f"T.ws{tuple(groups)}: warp groups must be consecutive", s.span)
+        base, count = groups[0] * size, len(groups) * size
+        inner = ctx.with_group(tid - base if base else tid, count, base)
+        body = _LowerTileOps(inner).visit(s.body)
+        self.ctx.new_allocations = inner.new_allocations
+        if base == 0:
+            cond = tid < count
+        else:
+            cond = E.binary("and", tid >= base, tid < base + count)
+        if base == 0 and count >= ctx.block_threads:
+            return body
+        return S.IfThenElse(cond, body, span=s.span)
+
+    def visit_Atomic(self, s):
+        from .lower_atomic import lower_scalar_atomic
+
+        return lower_scalar_atomic(s, self.ctx)
+
+    def visit_DeviceAssert(self, s):
+        return call("tl::device_assert", s.condition, E.StringImm(E.const(0).dtype, s.msg or "T.device_assert"))
+
+    def visit_Evaluate(self, s):
+        v = s.value
+        if isinstance(v, E.Call) and v.name == "set_max_nreg":
+            n, inc = int(v.args[0].value), int(v.args[1].value)
+            if self.ctx.sm < 90:
+                return S.SeqStmt(())
+            return S.Evaluate(E.Call(v.dtype, f"tl::setmaxnreg_{'inc' if inc else 'dec'}<{n}>", ()), span=s.span)
+        if isinstance(v, E.Call) and v.name == "warpgroup_wait":
+            return S.Evaluate(E.Call(v.dtype, f"tl::wgmma_wait_group<{int(v.args[0].value)}>", ()), span=s.span)
+        if isinstance(v, E.Call) and v.name == "sync_grid":
+            raise CompileError("T.sync_grid needs a cooperative launch, which this compiler does not do", s.span)
+        return s
+
+    def generic_visit(self, node):
+        if isinstance(node, TOP.TileOp):
+            fn = LOWERINGS.get(type(node))
+            if fn is None:
+                raise CompileError(f"no CUDA lowering for T.{type(node).__name__}", node.span)
+            out = self._checked(lambda: fn(node, self.ctx), node)
+            return _with_span(self.visit(out), node.span)
+        return super().generic_visit(node)
+
+    @staticmethod
+    def _checked(fn, node):
+        try:
+            return fn()
+        except TileLangError as e:
+            raise e.with_span(node.span)
+
+
+class _Flatten(Mutator):
+    """Accesses to the user's shared / fragment / local buffers -> their lowered storage."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def visit_BufferLoad(self, e):
+        e = self.generic_visit(e)
+        if self.ctx.storage(e.buffer) is e.buffer:
+            return e
+        return self.ctx.load(e.buffer, e.indices)
+
+    def visit_BufferStore(self, s):
+        s = self.generic_visit(s)
+        if self.ctx.storage(s.buffer) is s.buffer:
+            return s
+        return S.BufferStore(self.ctx.storage(s.buffer), self.ctx.flat_index(s.buffer, s.indices), s.value, span=s.span)
+
+
+class _SpanFill(Mutator):
+    def __init__(self, span):
+        self.span = span
+
+    def generic_visit(self, node):
+        node = super().generic_visit(node)
+        if isinstance(node, S.Stmt) and node.span is None and not isinstance(node, S.SeqStmt):
+            import dataclasses
+
+            node = dataclasses.replace(node, span=self.span)
+        return node
+
+
+def _with_span(stmt, span):
+    """Statements a lowering produced carry the op's user line (codegen's // tilelang: comments)."""
+    if span is None:
+        return stmt
+    return _SpanFill(span).visit(stmt)
+
+
+def lower_tile_ops(func: PrimFunc, ctx: LowerContext) -> PrimFunc:
+    _load_lowerings()
+    body = _LowerTileOps(ctx).visit(func.body)
+    return func.with_body(body)
