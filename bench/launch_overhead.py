@@ -91,11 +91,16 @@ def main() -> list[dict]:
     ours = host_us_per_call(lambda: art.launch(args, sizes))
     ref = host_us_per_call(lambda: torch.add(a, b, out=c))
     pack = host_us_per_call(lambda: art.pack(args, sizes))
+    grid, values, device = art.pack(args, sizes)
+    launcher, stream = art._launchers[device], torch.cuda.current_stream().cuda_stream
+    driver_only = host_us_per_call(lambda: launcher(grid, stream, *values))
     rows = [
         {"benchmark": "launch overhead: CudaArtifact.launch, 1K add", "ours": ours, "reference": ref,
          "ratio": ours / ref, "unit": "us/call (host)"},
         {"benchmark": "launch overhead: argument packing only", "ours": pack, "reference": None, "ratio": None,
          "unit": "us/call (host)"},
+        {"benchmark": "launch overhead: driver.Launcher call only (ctypes cuLaunchKernel)", "ours": driver_only,
+         "reference": None, "ratio": None, "unit": "us/call (host)"},
     ]
     kernel = tilelang_add()
     if kernel is not None:
