@@ -15,7 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tilelang.backend.cuda.build import build_cuda  # noqa: E402
+try:
+    from tilelang.backend.cuda.toolchain import build_cuda  # noqa: E402
+except ImportError:  # older tree
+    from tilelang.backend.cuda.build import build_cuda  # noqa: E402
 
 CTYPE = {"float16": "tl::half_t", "bfloat16": "tl::bfloat16_t", "float32": "float", "int8": "int8_t",
          "int32": "int"}

@@ -198,13 +198,14 @@ TL_DEVICE void load_b_all(uint32_t (&b)[NI][2], const B_t* B, int col0, int ki, 
 // (M, K), or (K, M) when TransA; B is (K, N), or (N, K) when TransB), stored as LayoutA /
 // LayoutB (SmemLayout types: the stored tile may have more rows than the operand, e.g. a
 // region of a larger buffer starting on a multiple of 8 rows), C the calling thread's
-// accumulator registers ((M / WarpM / 16) * (N / WarpN / 8) * 4 of them).
+// accumulator registers ((M / WarpM / 16) * (N / WarpN / 8) * 4 of them). `thread` is the
+// caller's index in the thread group that runs the gemm (threadIdx.x when it is the block).
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
           typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
+TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
   using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   constexpr int MI = S::MI, NI = S::NI, KK = S::KK;
-  const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) % (WarpM * WarpN);
+  const int lane = thread & 31, warp = (thread >> 5) % (WarpM * WarpN);
   const int row0 = (warp % WarpM) * S::WM, col0 = (warp / WarpM) * S::WN;
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
 #pragma unroll
@@ -226,12 +227,12 @@ TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
 // LayoutA is unused (kept so that both forms take the same template arguments).
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
           typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
+TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
   static_assert(sizeof(A_t) == 2, "gemm_rs: A from registers needs a 16-bit type");
   static_assert(!TransA, "gemm_rs: a register A operand cannot be transposed");
   using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   constexpr int MI = S::MI, NI = S::NI, KK = S::KK;
-  const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) % (WarpM * WarpN);
+  const int lane = thread & 31, warp = (thread >> 5) % (WarpM * WarpN);
   const int col0 = (warp / WarpM) * S::WN;
   const uint32_t* words = reinterpret_cast<const uint32_t*>(A_frag);
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
@@ -246,6 +247,17 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
     gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b, B, col0, ki, lane);
     gemm_detail::mma_block<MI, NI, A_t>(C, a, b);
   }
+}
+
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
+  gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A, B, C, int(threadIdx.x));
+}
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
+  gemm_rs<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A_frag, B, C, int(threadIdx.x));
 }
 
 }  // namespace tl

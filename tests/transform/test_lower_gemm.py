@@ -1,0 +1,104 @@
+"""lower_gemm: golden text of the tl::gemm_ss / gemm_rs calls and the errors it raises."""
+import pytest
+
+from tilelang.errors import LoweringError, Span
+from tilelang.ir import expr as E
+from tilelang.ir import stmt as S
+from tilelang.ir.buffer import Buffer, BufferRegion, Range
+from tilelang.ir.dtypes import as_dtype
+from tilelang.ir.tileop import Gemm
+from tilelang.layout import row_major
+from tilelang.layout.mma import gemm_layouts
+from tilelang.transform.layout_inference import LayoutMap
+from tilelang.transform.lower_context import LowerContext
+from tilelang.transform.lower_gemm import lower_gemm
+
+SPAN = Span("kernel.py", 7)
+TX = E.Var(as_dtype("int32"), "tx")
+
+
+def _buf(name, shape, dtype, scope):
+    return Buffer(name, tuple(E.const(s) for s in shape), as_dtype(dtype), scope)
+
+
+def _region(buf, ranges=None):
+    if ranges is None:
+        return BufferRegion.full(buf)
+    return BufferRegion(buf, tuple(Range(E.convert(lo), E.const(ext)) for lo, ext in ranges))
+
+
+def _lower(op, threads=128, overrides=None):
+    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, "sm_80"), **(overrides or {})})
+    ctx = LowerContext(arch="sm_80", layout_map=layouts, thread=TX, num_threads=threads)
+    return lower_gemm(op, layouts, ctx)
+
+
+def test_gemm_ss_pipelined_stage():
+    a = _buf("A_s", (3, 128, 32), "float16", "shared.dyn")
+    b = _buf("B_s", (3, 32, 128), "float16", "shared.dyn")
+    c = _buf("C_f", (128, 128), "float32", "local.fragment")
+    k = E.Var(as_dtype("int32"), "k")
+    op = Gemm(_region(a, [(k % 3, 1), (0, 128), (0, 32)]), _region(b, [(k % 3, 1), (0, 32), (0, 128)]),
+              _region(c), span=SPAN)
+    stmt = _lower(op)
+    assert isinstance(stmt, S.Evaluate) and stmt.span == SPAN
+    assert repr(stmt) == (
+        "T.tl::gemm_ss<128, 128, 32, 2, 2, false, false, false, tl::SmemLayout<128, 32, 64>, "
+        "tl::SmemLayout<32, 128, 128>>(T.call('address_of', A_s[k % 3 * 4096]) -> handle, "
+        "T.call('address_of', B_s[k % 3 * 4096]) -> handle, T.call('address_of', C_f[0]) -> handle, tx)")
+
+
+def test_gemm_ss_transposed_clear_policy():
+    a = _buf("Q_s", (64, 128), "bfloat16", "shared.dyn")
+    b = _buf("K_s", (64, 128), "bfloat16", "shared.dyn")
+    c = _buf("S_f", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(a), _region(b), _region(c), transpose_b=True, policy="FullRow", clear_accum=True, span=SPAN)
+    assert repr(_lower(op)) == (
+        "T.tl::gemm_ss<64, 64, 128, 4, 1, false, true, true, tl::SmemLayout<64, 128, 128>, "
+        "tl::SmemLayout<64, 128, 128>>(T.call('address_of', Q_s[0]) -> handle, "
+        "T.call('address_of', K_s[0]) -> handle, T.call('address_of', S_f[0]) -> handle, tx)")
+
+
+def test_gemm_rs_flash_attention():
+    p = _buf("p", (64, 64), "float16", "local.fragment")
+    v = _buf("V_s", (64, 64), "float16", "shared.dyn")
+    o = _buf("o", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
+    assert repr(_lower(op)) == (
+        "T.tl::gemm_rs<64, 64, 64, 4, 1, false, false, false, tl::SmemLayout<64, 64, 0>, "
+        "tl::SmemLayout<64, 64, 128>>(T.call('address_of', p[0]) -> handle, "
+        "T.call('address_of', V_s[0]) -> handle, T.call('address_of', o[0]) -> handle, tx)")
+
+
+def test_row_major_operand_and_int8():
+    a = _buf("A_s", (64, 64), "int8", "shared.dyn")
+    b = _buf("B_s", (64, 64), "int8", "shared.dyn")
+    c = _buf("C_f", (64, 64), "int32", "local.fragment")
+    op = Gemm(_region(a), _region(b), _region(c), transpose_b=True, span=SPAN)
+    text = repr(_lower(op, overrides={a: row_major((64, 64))}))
+    assert "tl::gemm_ss<64, 64, 64, 2, 2, false, true, false, tl::SmemLayout<64, 64, 0>, " \
+           "tl::SmemLayout<64, 64, 64>>" in text
+
+
+def test_row_subregion_of_a_larger_buffer():
+    a = _buf("A_s", (128, 32), "float16", "shared.dyn")
+    b = _buf("B_s", (32, 64), "float16", "shared.dyn")
+    c = _buf("C_f", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(a, [(64, 64), (0, 32)]), _region(b), _region(c), span=SPAN)
+    text = repr(_lower(op))
+    assert "tl::SmemLayout<128, 32, 64>" in text and "A_s[2048]" in text
+    bad = Gemm(_region(a, [(4, 64), (0, 32)]), _region(b), _region(c), span=SPAN)
+    with pytest.raises(LoweringError, match="multiple of 8"):
+        _lower(bad)
+
+
+def test_wrong_fragment_layout_is_an_error():
+    a = _buf("A_s", (64, 32), "float16", "shared.dyn")
+    b = _buf("B_s", (32, 64), "float16", "shared.dyn")
+    c = _buf("C_f", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(a), _region(b), _region(c), span=SPAN)
+    from tilelang.layout import parallel_plan
+
+    with pytest.raises(LoweringError) as err:
+        _lower(op, overrides={c: parallel_plan((64, 64), 128)})
+    assert "kernel.py:7" in str(err.value) and "C_f" in str(err.value)

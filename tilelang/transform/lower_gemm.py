@@ -1,0 +1,96 @@
+"""lower_gemm: one T.gemm -> one call of tl::gemm_ss / tl::gemm_rs (tl_gemm.cuh, mma.sync).
+
+Before: a Gemm tile op whose buffers have the layouts `layout/mma.py: gemm_layouts` fixes (the
+LayoutMap may hold any 32/64/128-byte swizzle or row-major for a shared operand: the template
+is told which). After: `Evaluate(Call("tl::gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB,
+ClearAccum, tl::SmemLayout<rows, cols, swizzle>, tl::SmemLayout<...>>", [&A, &B, &C, thread]))`,
+the pointers to the first element of each operand region in its lowered storage.
+"""
+from __future__ import annotations
+
+from ..errors import LoweringError
+from ..ir import expr as E
+from ..ir import stmt as S
+from ..ir.dtypes import handle
+from ..layout.mma import gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for
+from ..layout.shared import SWIZZLE_BYTES
+
+SHARED_SCOPES = ("shared", "shared.dyn")
+
+
+def _layout_of(layout_map, ctx, buffer):
+    if ctx is not None and hasattr(ctx, "layout"):
+        return ctx.layout(buffer)
+    buffers = getattr(layout_map, "buffers", layout_map) or {}
+    return buffers.get(buffer)
+
+
+def _swizzle_of(buffer, layout, span) -> int:
+    """The swizzle width (0: row-major) of a shared operand's layout, as tl::SmemLayout takes it."""
+    shape = buffer.static_shape()
+    bits = buffer.dtype.bits
+    preferred = swizzle_bytes_for(shape[-1], bits)
+    for sw in (preferred,) + tuple(s for s in SWIZZLE_BYTES + (0,) if s != preferred):
+        if sw and (shape[-1] * bits // 8) % sw:
+            continue
+        if layout is None and sw == 0:
+            return 0
+        if layout is not None and shared_operand_layout(shape, bits, sw).is_equal(layout):
+            return sw
+    raise LoweringError(f"T.gemm reads {buffer.name} from shared memory with ldmatrix, which needs a row-major or "
+                        f"XOR-swizzled layout; it has {layout!r}", span)
+
+
+def _check_region(region, what: str, span, row_align: int = 1) -> None:
+    """The operand must cover whole rows of its buffer's last dim; the first row of a
+    partial tile must keep the swizzle phase (a multiple of 8 rows)."""
+    buf = region.buffer
+    shape = buf.static_shape()
+    last = region.region[-1]
+    if not (E.is_const(last.min, 0) and E.is_const(last.extent, shape[-1])):
+        raise LoweringError(f"T.gemm: the {what} operand {region!r} must span whole rows of {buf.name} "
+                            f"(last dimension 0:{shape[-1]})", span)
+    rows = region.region[-2]
+    if E.is_const(rows.extent, shape[-2]) and E.is_const(rows.min, 0):
+        return
+    if not (isinstance(rows.min, E.IntImm) and rows.min.value % row_align == 0):
+        raise LoweringError(f"T.gemm: the {what} operand {region!r} must start on a row multiple of {row_align}", span)
+
+
+def _smem_layout_type(buffer, sw: int) -> str:
+    shape = buffer.static_shape()
+    return f"tl::SmemLayout<{shape[-2]}, {shape[-1]}, {sw}>"
+
+
+def _flag(x: bool) -> str:
+    return "true" if x else "false"
+
+
+def lower_gemm(op, layout_map, ctx) -> S.Stmt:
+    """The tl::gemm_ss / gemm_rs call for `op` run by ctx.num_threads threads (ctx.thread)."""
+    span = op.span
+    m, n, k, warp_m, warp_n = gemm_config(op, ctx.num_threads)
+    wanted = gemm_layouts(op, ctx.num_threads, ctx.arch)
+    for buf in (op.c.buffer, op.a.buffer):
+        if buf.memory_scope not in SHARED_SCOPES and buf in wanted:
+            have = _layout_of(layout_map, ctx, buf)
+            if have is None or not wanted[buf].is_equal(have):
+                raise LoweringError(f"T.gemm needs the fragment {buf.name} in the mma layout {wanted[buf]!r}, "
+                                    f"but layout inference gave it {have!r}", span)
+            full = all(E.is_const(r.min, 0) for r in (op.c if buf is op.c.buffer else op.a).region)
+            if not full:
+                raise LoweringError(f"T.gemm: the fragment operand {buf.name} must be used whole", span)
+    layouts = []
+    for which, region in (("A", op.a), ("B", op.b)):
+        buf = region.buffer
+        if buf.memory_scope in SHARED_SCOPES:
+            sw = _swizzle_of(buf, _layout_of(layout_map, ctx, buf), span)
+            _check_region(region, which, span, row_align=8 if sw else 1)
+            layouts.append(_smem_layout_type(buf, sw))
+        else:  # A in registers: the template ignores its layout argument
+            layouts.append(f"tl::SmemLayout<{m}, {k}, 0>")
+    kind = "gemm_rs" if op.a.buffer.memory_scope not in SHARED_SCOPES else "gemm_ss"
+    name = (f"tl::{kind}<{m}, {n}, {k}, {warp_m}, {warp_n}, {_flag(op.transpose_a)}, {_flag(op.transpose_b)}, "
+            f"{_flag(op.clear_accum)}, {layouts[0]}, {layouts[1]}>")
+    args = tuple(ctx.address(r.buffer, r.mins) for r in (op.a, op.b, op.c)) + (E.convert(ctx.thread),)
+    return S.Evaluate(E.Call(handle, name, args), span=span)
