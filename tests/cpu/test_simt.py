@@ -242,3 +242,24 @@ def test_thread_binding_loop_binds_the_thread_index():
                 Y[t] = t * 3
 
     assert _compile(main, [0])().tolist() == [3 * t for t in range(64)]
+
+
+def test_tile_code_outside_warp_specialized_sections_runs_once_per_block():
+    @T.prim_func
+    def main(X: T.Tensor((64,), "float32"), Y: T.Tensor((64,), "float32")):
+        with T.Kernel(1, threads=256) as bx:
+            f = T.alloc_fragment((64,), "float32")
+            bar = T.alloc_barrier(128)
+            T.copy(X, f)
+            for i in T.Parallel(64):
+                f[i] = f[i] * 2.0
+            with T.ws(1):
+                T.mbarrier_wait_parity(bar, 0)
+                T.atomic_add(Y[0:64], f)
+            with T.ws(0):
+                T.mbarrier_arrive(bar)
+
+    x = torch.randn(64)
+    y = torch.zeros(64)
+    _compile(main)(x, y)
+    assert torch.equal(y, x * 2)

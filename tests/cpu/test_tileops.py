@@ -187,3 +187,20 @@ def test_parallel_with_serial_inner_loop_and_guard():
 
     a = torch.randn(10, 16)
     assert torch.allclose(_compile(main, [1])(a), a.sum(1) * 2, atol=1e-5)
+
+
+def test_copies_with_a_per_thread_origin_into_and_out_of_local_arrays():
+    @T.prim_func
+    def main(X: T.Tensor((1000,), "float32"), Y: T.Tensor((1000,), "float32")):
+        with T.Kernel(2, threads=128) as bx:
+            tx = T.get_thread_binding()
+            v = T.alloc_local((4,), "float32")
+            w = T.alloc_local((4,), "float32")
+            T.copy(X[(bx * 128 + tx) * 4], v)
+            for i in T.unroll(4):
+                w[i] = v[3 - i]
+            T.copy(w, Y[(bx * 128 + tx) * 4])
+
+    x = torch.randn(1000)
+    y = _compile(main, [1])(x)
+    assert torch.equal(y, x.reshape(-1, 4).flip(-1).reshape(-1))

@@ -183,7 +183,7 @@ class BlockExecutor(Evaluator):
         while isinstance(loops[-1].body, S.For) and loops[-1].body.kind == "parallel":
             loops.append(loops[-1].body)
         if self.parallel_depth == 0:
-            if not any_active(mask):
+            if not any_active(mask) or not (self.runs_tile_ops or self.ws_depth):
                 return
             mask = None  # the block runs the tile loop once, whichever threads reach it
         k = len(loops)
