@@ -109,6 +109,10 @@ class _Inserter:
                 pending = []
                 continue
             if isinstance(x, S.For) and self.uniform(x.min, x.extent):
+                if _conflict(self.accesses(x), pending):
+                    # a hazard with what came before the loop: one barrier before it, not one per iteration
+                    out.append(sync_stmt())
+                    pending = []
                 body, pending = self.loop(x, pending)
                 out.append(dataclasses.replace(x, body=body))
                 continue

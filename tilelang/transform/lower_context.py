@@ -67,6 +67,7 @@ class LowerContext:
         """A buffer created by lowering (scratch, accumulators); lands in the kernel's allocations."""
         buf = Buffer(name, tuple(E.const(s) if isinstance(s, int) else s for s in shape), dtype, scope)
         self.new_allocations.append(buf)
+        self.lowered[buf] = buf  # already in lowered form
         return buf
 
     # -- access lowering -----------------------------------------------------------------------

@@ -110,14 +110,14 @@ def lower_copy(op: TOP.Copy, ctx) -> S.Stmt:
 
 def _load(ctx, region, idx):
     cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
-    value = ctx.load(region.buffer, idx)
+    value = E.BufferLoad(region.buffer.dtype, region.buffer, tuple(idx))  # lowered later (lower_tile_ops._Flatten)
     if cond is not None:
         value = E.select(cond, value, E.const(0, region.dtype))
     return value
 
 
 def _store(ctx, region, idx, value, span):
-    st = ctx.store(region.buffer, idx, E.cast(value, region.dtype), span=span)
+    st = S.BufferStore(region.buffer, tuple(idx), E.cast(value, region.dtype), span=span)
     cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
     return st if cond is None else S.IfThenElse(cond, st, span=span)
 

@@ -98,6 +98,8 @@ class CodeGen:
         self.lines.append(head)
         self.kernel(launch, 1)
         self.lines.append("}")
+        if any("tl::gemm_" in line for line in self.lines):
+            self.lines.insert(1, '#include "tl_gemm.cuh"')
         return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
 
     def emit(self, indent: int, text: str) -> None:
