@@ -382,8 +382,7 @@ class _Inference:
             for acc in site.accesses:
                 held = self.known(acc.buffer)
                 if isinstance(held, Fragment):
-                    self.check_holds(held, acc.buffer, frag, lambda grids, a=acc, s=site: _index_tables(a, s, grids),
-                                     Decision("T.Parallel", site.span))
+                    self.check_holds(held, acc.buffer, frag, site, acc)
             return
         node = site.node
         if isinstance(node, TOP.Copy) and _is_fragment(node.src.buffer) and _is_fragment(node.dst.buffer):
@@ -393,9 +392,10 @@ class _Inference:
                               f"the threads holding {node.dst.buffer.name} do not hold the same elements of "
                               f"{node.src.buffer.name}")
 
-    def check_holds(self, held: Fragment, buffer: Buffer, loop_frag: Fragment, index_fn, decision: Decision):
+    def check_holds(self, held: Fragment, buffer: Buffer, loop_frag: Fragment, loop: _Loop, acc: _Access):
+        decision = Decision("T.Parallel", loop.span)
         grids = np.indices(loop_frag.shape)
-        idx = index_fn(grids)
+        idx = _index_tables(acc, loop, grids)
         if idx is None:
             return  # indices depend on more than the loop variables: lowering decides at run time
         if held.num_threads != loop_frag.num_threads:
@@ -409,10 +409,11 @@ class _Inference:
             ok = np.any(holders == run_thread[None], axis=0) | ~inside
             if not np.all(ok):
                 where = tuple(int(x[0]) for x in np.nonzero(~ok))
-                elem = tuple(int(i[where]) for i in idx)
+                elem = ", ".join(str(int(i[where])) for i in idx)
+                names = ", ".join(f"{v.name}={x}" for v, x in zip(loop.vars, where))
                 self.conflict(buffer, loop_frag, decision,
-                              f"iteration {where} runs on thread {int(run_thread[where])}, which does not hold "
-                              f"{buffer.name}{list(elem)}")
+                              f"iteration ({names}) runs on thread {int(run_thread[where])}, which does not hold "
+                              f"{buffer.name}[{elem}] in its registers")
 
     def conflict(self, buffer, needed, decision: Decision, why: str):
         before = self.result.decided_by.get(buffer)
