@@ -263,3 +263,18 @@ def test_tile_code_outside_warp_specialized_sections_runs_once_per_block():
     y = torch.zeros(64)
     _compile(main)(x, y)
     assert torch.equal(y, x * 2)
+
+
+def test_threads_arrive_on_and_wait_for_their_own_barrier():
+    @T.prim_func
+    def main(X: T.Tensor((128,), "int32")):
+        with T.Kernel(1, threads=128) as bx:
+            tx = T.get_thread_binding()
+            bars = T.alloc_barrier([64, 64])
+            T.mbarrier_arrive(bars[tx // 64])
+            T.mbarrier_wait_parity(bars[tx // 64], 0)
+            X[tx] = tx // 64 + 1
+
+    x = torch.zeros(128, dtype=torch.int32)
+    _compile(main)(x)
+    assert x.tolist() == [1] * 64 + [2] * 64

@@ -68,19 +68,16 @@ class BlockExecutor(Evaluator):
         return ex
 
     def run(self, s, mask):
-        simple = _SIMPLE.get(type(s))
-        if simple is None:
-            fn = _COMPOUND.get(type(s))
-            if fn is None:
-                tile = TILE_OPS.get(type(s))
-                if tile is None:
-                    raise DeviceRuntimeError(f"the CPU backend cannot run a {type(s).__name__} statement", s.span)
-                if any_active(mask) and (self.runs_tile_ops or self.ws_depth):
-                    self.guarded(tile, s, mask)
-                return
-            yield from fn(self, s, mask)
-            return
-        self.guarded(simple, s, mask)
+        kind = type(s)
+        if kind in _SIMPLE:
+            self.guarded(_SIMPLE[kind], s, mask)
+        elif kind in _COMPOUND:
+            yield from _COMPOUND[kind](self, s, mask)
+        elif kind in TILE_OPS:
+            if any_active(mask) and (self.runs_tile_ops or self.ws_depth):
+                self.guarded(TILE_OPS[kind], s, mask)
+        else:
+            raise DeviceRuntimeError(f"the CPU backend cannot run a {kind.__name__} statement here", s.span)
 
     def guarded(self, fn, s, *args):
         """Call fn(self, s, *args); any failure becomes a DeviceRuntimeError at s's line."""
@@ -229,12 +226,9 @@ class BlockExecutor(Evaluator):
         val = values.cast(self.ev(s.value, mask), buf.dtype)
         if buf.memory_scope in LANE_SCOPES:
             idx.append(self.lanes)
-        if self.parallel_depth == 0:
-            idx.append(np.zeros(self.lanes.shape, np.int64))  # every thread performs it
-            idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
-            idx = idx[:-1]
-        else:
-            idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
+        if self.parallel_depth == 0:  # every thread performs it
+            val = np.broadcast_to(val, np.broadcast_shapes(np.shape(val), self.lanes.shape))
+        idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
         _UFUNC_AT[s.op].at(arr, idx, val)
 
     def _active(self, buf, arr, idx, val, mask, what):
@@ -268,51 +262,42 @@ class BlockExecutor(Evaluator):
             return
         self.value(s, call, mask)
 
-    def active_threads(self, mask) -> int:
+    def per_thread(self, s, exprs, mask) -> np.ndarray:
+        """The values of `exprs` on each live thread: an array (live threads, len(exprs))."""
         if self.parallel_depth:
-            return 1
-        if mask is None:
-            return self.lanes.shape[0]
-        return int(np.count_nonzero(np.broadcast_to(mask, self.lanes.shape)))
-
-    def _barrier(self, s, load, mask):
-        index = self.value(s, load.indices[0], mask)
-        if np.ndim(index):
-            live = np.broadcast_to(index, self.lanes.shape)
-            if mask is not None:
-                live = live[np.broadcast_to(mask, self.lanes.shape)]
-            if np.unique(live).size > 1:
-                raise DeviceRuntimeError("threads of one branch use different mbarriers here; the CPU backend "
-                                         "needs one barrier per statement", s.span)
-            index = live[0]
-        return load.buffer, int(index)
+            raise DeviceRuntimeError("mbarrier operations inside T.Parallel are not supported", s.span)
+        cols = [np.broadcast_to(self.value(s, e, mask), self.lanes.shape) for e in exprs]
+        table = np.stack(cols, axis=-1).astype(np.int64)
+        return table if mask is None else table[np.broadcast_to(mask, self.lanes.shape)]
 
     def _mbarrier_arrive(self, s, call, mask):
-        buf, i = self._barrier(s, call.args[0], mask)
-        self.guarded(lambda self, s: self.barriers.arrive(buf, i, self.active_threads(mask)), s)
+        """One arrival per live thread; with expect_tx, each thread also adds its bytes."""
+        load = call.args[0]
+        exprs = [load.indices[0]] + ([call.args[1]] if call.name == "mbarrier_arrive_expect_tx" else [])
+        table = self.per_thread(s, exprs, mask)
+        for index in np.unique(table[:, 0]):
+            rows = table[table[:, 0] == index]
+            if rows.shape[1] > 1:
+                self.guarded(lambda self, s: self.barriers.expect_tx(load.buffer, int(index), int(rows[:, 1].sum())), s)
+            self.guarded(lambda self, s: self.barriers.arrive(load.buffer, int(index), len(rows)), s)
         return
         yield
 
     def _mbarrier_expect_tx(self, s, call, mask):
-        buf, i = self._barrier(s, call.args[0], mask)
-        tx = int(np.max(self.value(s, call.args[1], mask)))
-        n = self.active_threads(mask)
-        self.guarded(lambda self, s: self.barriers.expect_tx(buf, i, tx * n), s)
-        if call.name == "mbarrier_arrive_expect_tx":
-            self.guarded(lambda self, s: self.barriers.arrive(buf, i, n), s)
+        load = call.args[0]
+        table = self.per_thread(s, [load.indices[0], call.args[1]], mask)
+        for index in np.unique(table[:, 0]):
+            nbytes = int(table[table[:, 0] == index, 1].sum())
+            self.guarded(lambda self, s: self.barriers.expect_tx(load.buffer, int(index), nbytes), s)
         return
         yield
 
     def _mbarrier_wait(self, s, call, mask):
-        buf, i = self._barrier(s, call.args[0], mask)
-        parity = self.value(s, call.args[1], mask)
-        if np.ndim(parity):
-            live = np.broadcast_to(parity, self.lanes.shape)
-            if mask is not None:
-                live = live[np.broadcast_to(mask, self.lanes.shape)]
-            parity = live
-        bar = self.barriers.get(buf, i)
-        while not all(bar.passed(int(p)) for p in np.unique(parity)):
+        """Blocks (yields) until every live thread's barrier phase of its parity completed."""
+        load = call.args[0]
+        pairs = np.unique(self.per_thread(s, [load.indices[0], call.args[1]], mask), axis=0)
+        waits = [self.guarded(lambda self, s: self.barriers.get(load.buffer, int(i)), s) for i in pairs[:, 0]]
+        while not all(bar.passed(int(p)) for bar, p in zip(waits, pairs[:, 1])):
             yield s
 
     def _sync_grid(self, s, call, mask):
@@ -355,5 +340,5 @@ _COMPOUND = {
 _INTRINSICS = {
     "mbarrier_arrive": BlockExecutor._mbarrier_arrive, "mbarrier_wait_parity": BlockExecutor._mbarrier_wait,
     "mbarrier_expect_tx": BlockExecutor._mbarrier_expect_tx,
-    "mbarrier_arrive_expect_tx": BlockExecutor._mbarrier_expect_tx, "sync_grid": BlockExecutor._sync_grid,
+    "mbarrier_arrive_expect_tx": BlockExecutor._mbarrier_arrive, "sync_grid": BlockExecutor._sync_grid,
 }
