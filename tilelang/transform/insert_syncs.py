@@ -108,7 +108,8 @@ class _Inserter:
                 out.append(x)
                 pending = []
                 continue
-            if isinstance(x, S.For) and self.uniform(x.min, x.extent):
+            # lowered tile ops (unrolled / vectorized loops) have no hazards inside: opaque
+            if isinstance(x, S.For) and x.kind == "serial" and self.uniform(x.min, x.extent):
                 if _conflict(self.accesses(x), pending):
                     # a hazard with what came before the loop: one barrier before it, not one per iteration
                     out.append(sync_stmt())

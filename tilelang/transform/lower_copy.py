@@ -254,17 +254,17 @@ def _copy_threads(op, dims, ctx):
         else:
             inner = call(f"tl::cp_async_{nbytes}_zfill", dst_addr, src_addr, load_cond)
     else:
-        load = ctx.load(op.src.buffer, src_v)
-        st = ctx.store(op.dst.buffer, dst_v, E.cast(load, op.dst.dtype))
-        zero = ctx.store(op.dst.buffer, dst_v, E.const(0, op.dst.dtype))
-        one = st if v == 1 else None
+        # vector start -> flat storage index, then + vec: the layout keeps runs of v contiguous
+        load = _vector_access(ctx, op.src.buffer, src_idx, vec)
+        dst_buf, dst_flat = _vector_access(ctx, op.dst.buffer, dst_idx, vec, store=True)
+        st = S.BufferStore(dst_buf, dst_flat, E.cast(load, op.dst.dtype))
+        zero = S.BufferStore(dst_buf, dst_flat, E.const(0, op.dst.dtype))
         if v > 1:
             st = S.For(vec, E.const(0), E.const(v), "vectorized", st)
             zero = S.For(vec, E.const(0), E.const(v), "vectorized", zero)
         else:
             st = _subst_vec(st, vec)
             zero = _subst_vec(zero, vec)
-        del one
         inner = st
         if load_cond is not None:
             inner = S.IfThenElse(load_cond, st, zero)
@@ -278,6 +278,19 @@ def _copy_threads(op, dims, ctx):
     ctx.ranges.pop(it, None)
     ctx.ranges.pop(ctx.thread, None)
     return out
+
+
+def _vector_access(ctx, buffer, start, vec, store=False):
+    """Access to element `vec` of the vector starting at logical index `start`."""
+    storage = ctx.storage(buffer)
+    flat = ctx.flat_index(buffer, start)
+    if storage is buffer and buffer.memory_scope == "global":
+        flat = tuple(flat[:-1]) + (simplify(flat[-1] + vec),)
+    else:
+        flat = tuple(flat[:-1]) + (flat[-1] + vec,)
+    if store:
+        return storage, flat
+    return E.BufferLoad(buffer.dtype, storage, flat)
 
 
 def _subst_vec(stmt, vec):

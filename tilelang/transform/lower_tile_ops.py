@@ -64,6 +64,8 @@ class _LowerTileOps(Mutator):
             from .lower_parallel import lower_parallel
 
             return self.visit(self._checked(lambda: lower_parallel(s, self.ctx), s))
+        if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1):
+            self.ctx.ranges[s.var] = s.min.value + s.extent.value
         s = self.generic_visit(s)
         if s.kind == "pipelined":
             ann = {k: v for k, v in s.annotations.items() if k not in ("num_stages", "order", "stage", "group")}

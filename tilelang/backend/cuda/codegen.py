@@ -203,7 +203,7 @@ class CodeGen:
         if not (isinstance(body, S.BufferStore) and isinstance(body.value, E.BufferLoad)):
             return False
         src = body.value
-        if src.buffer.dtype != body.buffer.dtype or len(body.indices) != 1 or len(src.indices) != 1:
+        if src.buffer.dtype != body.buffer.dtype or body.buffer in self.scalars or src.buffer in self.scalars:
             return False
         if not (E.is_const(s.extent) and E.is_const(s.min, 0) and E.is_const(s.step, 1)):
             return False
@@ -211,18 +211,26 @@ class CodeGen:
         if nbytes not in (4, 8, 16):
             return False
         from ...arith import simplify
-
-        zero = {s.var: E.const(0, s.var.dtype)}
         from ...ir.visitor import substitute
 
-        d0, s0 = simplify(substitute(body.indices[0], zero)), simplify(substitute(src.indices[0], zero))
-        one = {s.var: E.const(1, s.var.dtype)}
-        if not (_is_int(simplify(substitute(body.indices[0], one) - d0), 1)
-                and _is_int(simplify(substitute(src.indices[0], one) - s0), 1)):
+        def start_and_unit(buffer, indices):
+            flat = indices[0] if len(indices) == 1 else _row_major(buffer, indices)
+            if not _uses(flat, s.var):
+                return None
+            # the index is `base + var` with base free of var (checked structurally: a trailing + var)
+            if isinstance(flat, E.Binary) and flat.op == "+" and flat.b is s.var and not _uses(flat.a, s.var):
+                return flat.a
+            zero = simplify(substitute(flat, {s.var: E.const(0, s.var.dtype)}))
+            one = simplify(substitute(flat, {s.var: E.const(1, s.var.dtype)}))
+            return zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, s.var) else None
+
+        d0 = start_and_unit(body.buffer, body.indices)
+        s0 = start_and_unit(src.buffer, src.indices)
+        if d0 is None or s0 is None:
             return False
         vt = {4: "unsigned", 8: "uint2", 16: "uint4"}[nbytes]
-        dst = f"*reinterpret_cast<{vt}*>(&{self.access(body.buffer, (d0,))})"
-        val = f"*reinterpret_cast<const {vt}*>(&{self.access(src.buffer, (s0,))})"
+        dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
+        val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
         self.emit(indent, f"{dst} = {val};")
         return True
 
@@ -359,6 +367,24 @@ class CodeGen:
         else:
             text = f"{_MATH[name]}({', '.join(args)})"
         return text if dt.name == "float32" else f"{ctype(e.dtype)}({text})"
+
+
+def _uses(e, var) -> bool:
+    from ...ir.visitor import collect
+
+    return bool(collect(e, lambda n: n is var))
+
+
+def _affine_in(e, var) -> bool:
+    """e is a sum in which var appears only as a plain `+ var` term (no *, /, %, ^ around it)."""
+    if e is var:
+        return True
+    if isinstance(e, E.Binary) and e.op in ("+", "-"):
+        a, b = _uses(e.a, var), _uses(e.b, var)
+        if e.op == "-" and b:
+            return False
+        return (not a or _affine_in(e.a, var)) and (not b or _affine_in(e.b, var))
+    return not _uses(e, var)
 
 
 def _is_int(e, v) -> bool:
