@@ -120,3 +120,13 @@ def test_decorator_returns_the_best_kernel_and_honours_explicit_tunables(fake_ba
 def test_decorator_order_is_checked():
     with pytest.raises(TypeError, match="above @tilelang.jit"):
         tilelang.autotune(configs=[{}])(scale)
+
+
+def test_progress_line_without_tqdm(fake_backend, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `from tqdm import tqdm` fail
+    tuner(configs=[{"delay": 1}, {"delay": 0, "broken": True}]).run()
+    err = capsys.readouterr().err
+    assert "autotune scale: 2/2 best:" in err
+    assert "autotune: skipped {'delay': 0, 'broken': True}: compile failed" in err

@@ -377,7 +377,15 @@ class AutoTuner:
         from ..jit.target import Target, default_target, parse_target
 
         target = parse_target(self.compile_args.target) or default_target()
-        compile_kwargs["target"] = str(target if isinstance(target, Target) else target)
+        if target.kind == "cuda" and target.arch is None:
+            # Name the arch so workers need not query the GPU; the kernel-cache key stays the same.
+            try:
+                from ..backend.cuda import resolve_arch
+
+                target = Target("cuda", resolve_arch(target))
+            except Exception:  # noqa: BLE001 - workers will detect it themselves
+                pass
+        compile_kwargs["target"] = str(target)
         ref = FactoryRef.of(self.fn) if workers > 1 else None
         if ref is not None:
             try:
