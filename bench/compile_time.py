@@ -8,7 +8,6 @@ built from the copy below. No GPU is needed: compiling for a named arch stops at
 `main()` returns rows for bench/run_all.py; it returns none while tilelang.compile cannot
 target CUDA yet.
 """
-from __future__ import annotations
 
 import argparse
 import importlib.util
@@ -78,8 +77,9 @@ def main(arch: str = "sm_90a") -> list[dict]:
             try:
                 cold = _time_compile(func, out_idx, target, repeats=3)
             except Exception as e:  # no CUDA compiler yet, or it cannot lower this program yet
-                print(f"compile_time: skipped, tilelang.compile(target={target!r}) failed: "
-                      f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+                lines = str(e).splitlines()
+                print(f"compile_time: skipped, tilelang.compile(target={target!r}) failed: {type(e).__name__}:\n" +
+                      "\n".join(lines[:30]) + (f"\n... ({len(lines) - 30} more lines)" if len(lines) > 30 else ""))
                 return []
             os.environ["TILELANG_DISABLE_CACHE"] = "0"
             _time_compile(func, out_idx, target, repeats=1)  # fill the cache

@@ -7,7 +7,6 @@ Times the Python side of back-to-back launches of a 1K-element float add (the GP
 path minus argument checks), the packer alone, and a TileLang kernel through tilelang.compile
 once the CUDA compiler exists. `main()` returns rows for bench/run_all.py.
 """
-from __future__ import annotations
 
 import os
 import statistics

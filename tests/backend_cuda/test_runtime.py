@@ -1,4 +1,5 @@
 """LaunchPlan -> kernel parameters, checked with fake tensors (no GPU needed)."""
+import ctypes
 import pickle
 import struct
 
@@ -128,3 +129,52 @@ def test_bad_specs_are_rejected(make, message):
 def test_kernel_name_must_match_plan():
     with pytest.raises(ValueError, match="differs from the launch plan"):
         CudaArtifact("", b"", "other", vector_add_plan())
+
+
+class FakeModule(driver.Module):
+    """A loaded module without a GPU: one function handle."""
+
+    def __init__(self):
+        self.device, self.handle = 0, 0
+
+    def function(self, name):
+        return 0xF00
+
+
+def test_launcher_hands_the_driver_config_and_parameters(monkeypatch):
+    seen = []
+
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    def fake_launch(config, function, params, extra):
+        cfg = driver.LaunchConfig.from_address(config)
+        slots = (ctypes.c_void_p * 3).from_address(params)
+        values = (ctypes.c_uint64.from_address(slots[0]).value, ctypes.c_int32.from_address(slots[1]).value,
+                  ctypes.c_float.from_address(slots[2]).value)
+        seen.append((tuple(cfg.grid), tuple(cfg.block), cfg.shared_mem_bytes, cfg.stream, cfg.num_attrs,
+                     function, values, extra))
+        return 0
+
+    monkeypatch.setattr(driver, "launch_entry", lambda: fake_launch)
+    launcher = driver.Launcher(FakeModule(), "k", ["ptr", "i32", "f32"], block=(128, 2), dynamic_smem=1024)
+    grid = (4, 2, 1)
+    launcher(grid, 0x77, 0xABC0, -3, 0.5)
+    launcher(grid, 0x77, 0xABD0, 7, 1.5)  # same grid and stream: config not rewritten, still right
+    launcher((1, 1, 1), 0x78, 0xABE0, 9, 2.5)
+    assert seen == [((4, 2, 1), (128, 2, 1), 1024, 0x77, 0, 0xF00, (0xABC0, -3, 0.5), None),
+                    ((4, 2, 1), (128, 2, 1), 1024, 0x77, 0, 0xF00, (0xABD0, 7, 1.5), None),
+                    ((1, 1, 1), (128, 2, 1), 1024, 0x78, 0, 0xF00, (0xABE0, 9, 2.5), None)]
+
+
+def test_launcher_passes_cluster_dims_and_reports_failures(monkeypatch):
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    def failing_launch(config, function, params, extra):
+        cfg = driver.LaunchConfig.from_address(config)
+        attr = driver.LaunchAttribute.from_address(cfg.attrs)
+        assert (cfg.num_attrs, attr.id, tuple(attr.value[:3])) == (1, 4, (2, 1, 1))
+        return 1  # CUDA_ERROR_INVALID_VALUE
+
+    monkeypatch.setattr(driver, "launch_entry", lambda: failing_launch)
+    monkeypatch.setattr(driver, "error_name", lambda code: "CUDA_ERROR_INVALID_VALUE")
+    launcher = driver.Launcher(FakeModule(), "k", ["ptr"], block=(64,), cluster=(2,))
+    with pytest.raises(driver.CudaDriverError, match=r"cuLaunchKernelEx\(k, grid=\(3, 1, 1\).*CUDA_ERROR_INVALID_VALUE"):
+        launcher((3, 1, 1), 0, 0x1000)

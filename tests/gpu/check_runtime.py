@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 
-from tilelang.backend.cuda import build  # noqa: E402
+from tilelang.backend.cuda import toolchain  # noqa: E402
 from tilelang.backend.cuda.runtime import CudaArtifact, LaunchPlan, ParamSpec  # noqa: E402
 from tilelang.errors import ArgumentError, DeviceRuntimeError  # noqa: E402
 from tilelang.ir import expr as E  # noqa: E402

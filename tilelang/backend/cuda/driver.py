@@ -1,6 +1,6 @@
 """Load cubins and launch kernels through the CUDA driver API, with little host overhead.
 
-The hot path is ctypes straight into libcuda's cuLaunchKernel: a `Launcher` packs every
+The hot path is ctypes straight into libcuda's cuLaunchKernelEx: a `Launcher` packs every
 parameter of a call with one `struct.pack_into` into a buffer whose slots a pre-built void*
 array already points at, so a launch costs one pack and one foreign call. Kernels run in the
 device's primary context, the one torch uses. Every driver call is checked; a failure raises
@@ -231,13 +231,28 @@ class LaunchAttribute(ctypes.Structure):
     _fields_ = [("id", _c_int), ("pad", ctypes.c_char * 4), ("value", _c_uint * 16)]
 
 
+def launch_entry():
+    """cuLaunchKernelEx as a function object of its own, without argtypes: arguments pass unconverted."""
+    lib = libcuda()
+    launch_ex = lib._FuncPtr(("cuLaunchKernelEx", lib))
+    launch_ex.restype = _c_int
+    return launch_ex
+
+
 class Launcher:
     """One kernel of a loaded cubin with a fixed parameter signature and block shape.
 
     `launcher(grid, stream, *values)` launches a grid of three ints on `stream` (a raw
-    CUstream handle, e.g. current_stream(device)); values follow `param_kinds`. Not safe to call from two threads
-    at once: the parameter buffer is shared between calls.
+    CUstream handle, e.g. current_stream(device)); values follow `param_kinds`. Not safe to
+    call from two threads at once: the parameter buffer and launch config are shared.
+
+    Every launch is a cuLaunchKernelEx on a CUlaunchConfig that lives as long as the launcher:
+    a call packs the values, rewrites the config only when the grid object or the stream
+    changed, and calls the driver with four pre-built pointer arguments, so ctypes converts
+    nothing per call (converting cuLaunchKernel's eleven arguments cost more than the launch).
     """
+
+    _CONFIG_HEAD = struct.Struct("<7I4xQ")  # grid, block, shared bytes, (pad), stream
 
     def __init__(self, cubin: bytes | Module, name: str, param_kinds: Sequence[str], *, block: Sequence[int],
                  dynamic_smem: int = 0, cluster: Sequence[int] | None = None, device: int | None = None):
@@ -257,42 +272,36 @@ class Launcher:
                                                self.dynamic_smem), "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)")
         self.params = ParamBuffer(param_kinds)
         self.cluster = tuple(cluster) + (1,) * (3 - len(cluster)) if cluster else None
-        self._launch = libcuda().cuLaunchKernel
+        self._config = LaunchConfig(block=(_c_uint * 3)(*self.block), shared_mem_bytes=self.dynamic_smem)
         if self.cluster and self.cluster != (1, 1, 1):
             self._attr = LaunchAttribute(id=CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION)
             self._attr.value[0:3] = self.cluster
-            self._config = LaunchConfig(block=(_c_uint * 3)(*self.block), shared_mem_bytes=self.dynamic_smem,
-                                        attrs=ctypes.addressof(self._attr), num_attrs=1)
-            self._launch_ex = libcuda().cuLaunchKernelEx
-        else:
-            self._config = None
+            self._config.attrs, self._config.num_attrs = ctypes.addressof(self._attr), 1
+        self._grid, self._stream = None, None
+        self._launch = functools.partial(launch_entry(), _vp(ctypes.addressof(self._config)), _vp(self.function),
+                                         self.params.pointers, None)
 
     def __call__(self, grid: tuple[int, int, int], stream: int, *values) -> None:
         self.params.pack(*values)
-        gx, gy, gz = grid
-        if self._config is not None:
-            self._config.grid[:] = (gx, gy, gz)
-            self._config.stream = stream
-            code = self._launch_ex(ctypes.addressof(self._config), self.function, self.params.pointers, None)
-        else:
+        if grid is not self._grid or stream != self._stream:
+            gx, gy, gz = grid
             bx, by, bz = self.block
-            code = self._launch(self.function, gx, gy, gz, bx, by, bz, self.dynamic_smem, stream,
-                                self.params.pointers, None)
+            self._CONFIG_HEAD.pack_into(self._config, 0, gx, gy, gz, bx, by, bz, self.dynamic_smem, stream)
+            self._grid, self._stream = grid, stream
+        code = self._launch()
         if code:
-            self._retry(code, (gx, gy, gz), stream)
+            self._retry(code)
 
-    def _retry(self, code: int, grid, stream) -> None:
+    def _retry(self, code: int) -> None:
         # a thread that never touched CUDA has no current context: set it and launch again
-        if code != CUDA_ERROR_INVALID_CONTEXT:
-            raise CudaDriverError(f"cuLaunchKernel({self.name}, grid={grid}, block={self.block}, "
-                                  f"dynamic_smem={self.dynamic_smem})", code)
-        make_current(self.device)
-        bx, by, bz = self.block
-        if self._config is not None:
-            code = self._launch_ex(ctypes.addressof(self._config), self.function, self.params.pointers, None)
-        else:
-            code = self._launch(self.function, *grid, bx, by, bz, self.dynamic_smem, stream, self.params.pointers, None)
-        check(code, f"cuLaunchKernel({self.name})")
+        if code == CUDA_ERROR_INVALID_CONTEXT:
+            make_current(self.device)
+            code = self._launch()
+        if code:
+            self._grid = None  # rewrite the config next time
+            grid = tuple(self._config.grid)
+            raise CudaDriverError(f"cuLaunchKernelEx({self.name}, grid={grid}, block={self.block}, "
+                                  f"dynamic_smem={self.dynamic_smem}, cluster={self.cluster})", code)
 
     def attributes(self) -> dict[str, int]:
         """Registers, spills (local bytes), static shared memory and the thread limit of the kernel."""

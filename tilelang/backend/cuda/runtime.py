@@ -9,6 +9,7 @@ cuLaunchKernel on torch's current stream. The cubin is loaded once per device, o
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 from typing import Any
 
@@ -136,19 +137,20 @@ class _SizeReader:
 
     def __init__(self, names: tuple):
         self.names = names
-        self._keys: tuple | None = None
+        self._get = None
 
     def __call__(self, sizes: dict) -> tuple:
         try:
-            return tuple(sizes[k] for k in self._keys)
-        except (KeyError, TypeError):
+            return self._get(sizes)
+        except (KeyError, TypeError):  # first call, or Vars of another PrimFunc object
             by_name = {getattr(v, "name", v): v for v in sizes}
             missing = [n for n in self.names if n not in by_name]
             if missing:
                 raise ArgumentError(f"no value for the symbolic size(s) {', '.join(missing)}: the arguments bind "
                                     f"{sorted(by_name) or 'none'}") from None
-            self._keys = tuple(by_name[n] for n in self.names)
-            return tuple(sizes[k] for k in self._keys)
+            keys = [by_name[n] for n in self.names]
+            self._get = operator.itemgetter(*keys) if len(keys) > 1 else (lambda d, k=keys[0]: (d[k],))
+            return self._get(sizes)
 
 
 class _GridEvaluator:
