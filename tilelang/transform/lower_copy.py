@@ -83,6 +83,14 @@ def _upper(e, ranges):
             return e.b.value - 1
         if e.op == "//" and a is not None and isinstance(e.b, E.IntImm) and e.b.value > 0:
             return a // e.b.value
+        if e.op == ">>" and a is not None and b is not None and isinstance(e.b, E.IntImm):
+            return a >> e.b.value
+        if e.op == "<<" and a is not None and isinstance(e.b, E.IntImm):
+            return a << e.b.value
+        if e.op == "&" and isinstance(e.b, E.IntImm) and e.b.value >= 0:
+            return e.b.value if a is None else min(a, e.b.value)
+        if e.op in ("|", "^") and a is not None and b is not None:
+            return (1 << max(a, b, 1).bit_length()) - 1
     return None
 
 
@@ -140,11 +148,79 @@ def _copy_fragment(op, dims, frag_region, ctx):
         ctx.ranges[v] = n
     src_idx = [E.convert(x) for x in region_index(op.src, [a for a, _, _ in dims], [mapping[v] for v in box_vars])]
     dst_idx = [E.convert(x) for x in region_index(op.dst, [b for _, b, _ in dims], [mapping[v] for v in box_vars])]
-    body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
-    out = lower_iterations(loop_vars, [E.const(s) for s in shape], body, ctx, frag, span=op.span)
+    other = op.src if frag_region is op.dst else op.dst
+    w = _fragment_vector_width(frag, other, dims, frag_region is op.dst, ctx)
+    if w > 1:
+        out = _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, dst_idx, w, ctx)
+    else:
+        body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
+        out = lower_iterations(loop_vars, [E.const(s) for s in shape], body, ctx, frag, span=op.span)
     for v in loop_vars:
         ctx.ranges.pop(v, None)
     return out
+
+
+def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
+    """Registers per vector access between a fragment and a global / shared tile (1: scalar)."""
+    buf = other.buffer
+    if buf.memory_scope not in ("global",) + SHARED_SCOPES or not frag.is_dense():
+        return 1
+    if frag.num_threads > ctx.num_threads or frag.replicate != 1:
+        return 1
+    last_other = dims[-1][1] if frag_is_dst else dims[-1][0]
+    if last_other != len(buf.shape) - 1 or frag.shape[-1] == 1:
+        return 1
+    w = frag.vector_width()
+    w = min(w, 16 // max(buf.dtype.bytes, 1))
+    if buf.memory_scope == "global":
+        while w > 1 and not (divisible(buf.shape[-1], w) and divisible(other.mins[-1], w)):
+            w //= 2
+    else:
+        layout = ctx.layout(buf)
+        cw = layout.contiguous_width() if layout is not None else _static(buf.shape[-1]) or 1
+        while w > 1 and (cw % w or not divisible(other.mins[-1], w)):
+            w //= 2
+    return w if frag.num_registers % max(w, 1) == 0 else 1
+
+
+def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, dst_idx, w, ctx):
+    """for ro: (bounds at the vector's start) for rv in vectorized(w): dst = src, on w consecutive
+    registers holding w consecutive last-dim elements."""
+    from ..ir.visitor import substitute
+
+    ro, rv = ctx.var(f"{loop_vars[-1].name}_r"), ctx.var("v")
+    start = frag.logical(ctx.thread, ro * w)
+    at_start = {v: _as_expr(x) for v, x in zip(loop_vars, start)}
+    frag_store = frag_region is op.dst
+    other_idx = [simplify(substitute(E.convert(i), at_start)) for i in (src_idx if frag_store else dst_idx)]
+    frag_acc = (ro * w + rv,)
+    frag_buf = ctx.storage(frag_region.buffer)
+    if frag_store:
+        value = _vector_access(ctx, other.buffer, other_idx, rv)
+        body = S.BufferStore(frag_buf, frag_acc, E.cast(value, op.dst.dtype))
+        zero = S.BufferStore(frag_buf, frag_acc, E.const(0, op.dst.dtype))
+    else:
+        value = E.BufferLoad(frag_region.buffer.dtype, frag_buf, frag_acc)
+        buf, flat = _vector_access(ctx, other.buffer, other_idx, rv, store=True)
+        body = S.BufferStore(buf, flat, E.cast(value, op.dst.dtype))
+        zero = None
+    for v, n in zip(loop_vars, frag.shape):
+        ctx.ranges.pop(v, None)
+    ctx.ranges[ro] = frag.num_registers // w
+    ctx.ranges[ctx.thread] = frag.num_threads
+    cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
+    ctx.ranges.pop(ctx.thread, None)
+    inner = S.For(rv, E.const(0), E.const(w), "vectorized", body)
+    if cond is not None:
+        inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero) if zero else None)
+    out = S.For(ro, E.const(0), E.const(frag.num_registers // w), "unroll", inner, span=op.span)
+    if frag.num_threads < ctx.num_threads:
+        out = S.IfThenElse(ctx.thread < frag.num_threads, out)
+    return out
+
+
+def _as_expr(x):
+    return x if isinstance(x, E.Expr) else E.const(int(x))
 
 
 def _copy_serial(op, dims, ctx):

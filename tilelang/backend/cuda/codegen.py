@@ -200,16 +200,16 @@ class CodeGen:
     def vector_copy(self, s: S.For, indent: int) -> bool:
         """`for i in vectorized(n): dst[a + i] = src[b + i]` as one uint2/uint4 access."""
         body = s.body
-        if not (isinstance(body, S.BufferStore) and isinstance(body.value, E.BufferLoad)):
-            return False
-        src = body.value
-        if src.buffer.dtype != body.buffer.dtype or body.buffer in self.scalars or src.buffer in self.scalars:
+        if not isinstance(body, S.BufferStore) or body.buffer in self.scalars:
             return False
         if not (E.is_const(s.extent) and E.is_const(s.min, 0) and E.is_const(s.step, 1)):
             return False
         nbytes = s.extent.value * body.buffer.dtype.bytes
         if nbytes not in (4, 8, 16):
             return False
+        src = body.value if isinstance(body.value, E.BufferLoad) and body.value.dtype == body.buffer.dtype else None
+        if src is not None and src.buffer in self.scalars:
+            src = None
         from ...arith import simplify
         from ...ir.visitor import substitute
 
@@ -225,10 +225,23 @@ class CodeGen:
             return zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, s.var) else None
 
         d0 = start_and_unit(body.buffer, body.indices)
-        s0 = start_and_unit(src.buffer, src.indices)
-        if d0 is None or s0 is None:
+        s0 = start_and_unit(src.buffer, src.indices) if src is not None else None
+        if d0 is None:
             return False
         vt = {4: "unsigned", 8: "uint2", 16: "uint4"}[nbytes]
+        if s0 is None:
+            # compute the elements into a register vector, store it at once
+            t, v = ctype(body.buffer.dtype), self.name(s.var)
+            self.emit(indent, "{")
+            self.emit(indent + 1, f"alignas(16) {t} tl_vec[{s.extent.value}];")
+            self.emit(indent + 1, "#pragma unroll")
+            self.emit(indent + 1, f"for (int {v} = 0; {v} < {s.extent.value}; ++{v}) {{")
+            self.emit(indent + 2, f"tl_vec[{v}] = {self.expr(body.value)};")
+            self.emit(indent + 1, "}")
+            self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}]) = "
+                                  f"*reinterpret_cast<const {vt}*>(tl_vec);")
+            self.emit(indent, "}")
+            return True
         dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
         val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
         self.emit(indent, f"{dst} = {val};")
