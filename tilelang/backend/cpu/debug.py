@@ -25,7 +25,7 @@ def run_print(ex, op, mask):
     value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), ex.lanes.shape))
     active = np.ones(value.shape, bool) if mask is None else np.broadcast_to(mask, value.shape)
     for index in zip(*np.nonzero(active)):
-        print(f"{head}{value[index]} ({where}, thread {ex.lanes[index[-1]]})")
+        print(f"{head}{value[index]} ({where}, {ex.lane_text(int(ex.lanes[index[-1]]))})")
 
 
 def run_assert(ex, op, mask):
@@ -35,11 +35,11 @@ def run_assert(ex, op, mask):
         failed = mask_and(mask, failed)
         if not np.any(failed):
             return
-        thread = int(np.broadcast_to(ex.lanes, failed.shape)[failed][0]) if failed.shape[-1] > 1 else None
+        lane = int(np.broadcast_to(ex.lanes, failed.shape)[failed][0]) if failed.shape[-1] > 1 else None
     elif not failed or (mask is not None and not np.any(mask)):
         return
     else:
-        thread = None
-    who = ex.block_text() + (f", thread {thread}" if thread is not None else "")
+        lane = None
+    who = ex.block_text() + (f", {ex.lane_text(lane)}" if lane is not None else "")
     msg = f": {op.msg}" if op.msg else ""
     raise DeviceRuntimeError(f"device assertion failed ({who}){msg}", op.span)

@@ -68,7 +68,18 @@ class Evaluator:
     def __init__(self, env: dict, storage: dict, lanes: np.ndarray):
         self.env = env
         self.storage = storage
-        self.lanes = lanes  # linear thread index of each lane, shape (num_threads,)
+        self.lanes = lanes  # position of each lane on the lane axis, shape (lanes,)
+        self.block_slot = None  # when several blocks run as lanes: each lane's block, for shared memory
+
+    def element_index(self, buf, idx: list) -> list:
+        """Index arrays into buf's storage: per-thread buffers add the lane, and shared
+        buffers of blocks that run together add the lane's block."""
+        scope = buf.memory_scope
+        if scope in LANE_SCOPES:
+            return idx + [self.lanes]
+        if self.block_slot is not None and scope in ("shared", "shared.dyn"):
+            return idx + [self.block_slot]
+        return idx
 
     def ev(self, e, mask=None):
         return _EVAL[type(e)](self, e, mask)
@@ -95,8 +106,7 @@ class Evaluator:
     def gather(self, buf, idx, mask):
         """buf[idx] elementwise; out-of-bounds elements read 0 when masked off, else raise."""
         arr = self.storage_of(buf)
-        if buf.memory_scope in LANE_SCOPES:
-            idx = idx + [self.lanes]
+        idx = self.element_index(buf, idx)
         if all(np.ndim(i) == 0 for i in idx):
             key = tuple(int(i) for i in idx)
             if all(0 <= k < n for k, n in zip(key, arr.shape)):

@@ -21,7 +21,7 @@ from ...ir.stmt import WARP_GROUP_SIZE
 from . import values
 from .copy import run_atomic_region, run_copy, run_fill, run_tma_copy
 from .debug import run_assert, run_print
-from .evaluator import LANE_SCOPES, Evaluator, any_active, mask_and
+from .evaluator import Evaluator, any_active, mask_and
 from .gemm import run_gemm
 from .reduce import run_cumsum, run_reduce
 
@@ -38,7 +38,7 @@ _NO_OPS = ("sync_threads", "sync_warp", "named_barrier_sync", "fence_proxy_async
 class BlockExecutor(Evaluator):
     """Runs a kernel body for one block. `block` names the block for error messages."""
 
-    def __init__(self, env, storage, lanes, barriers, block: dict):
+    def __init__(self, env, storage, lanes, barriers, block: str):
         super().__init__(env, storage, lanes)
         self.barriers = barriers
         self.block = block
@@ -48,7 +48,11 @@ class BlockExecutor(Evaluator):
         self.ws_depth = 0
 
     def block_text(self) -> str:
-        return "block " + ", ".join(f"{k}={v}" for k, v in self.block.items())
+        return self.block
+
+    def lane_text(self, lane: int) -> str:
+        """Which thread a lane is (grid.py overrides this when blocks run together)."""
+        return f"thread {lane}"
 
     # -- driving ------------------------------------------------------------------------
     def run_block(self, body, groups=None) -> None:
@@ -207,8 +211,7 @@ class BlockExecutor(Evaluator):
         val = self.ev(s.value, mask)
         if np.ndim(val) == 0 or val.dtype != arr.dtype:
             val = values.cast(val, buf.dtype)
-        if buf.memory_scope in LANE_SCOPES:
-            idx.append(self.lanes)
+        idx = self.element_index(buf, idx)
         if mask is None and val.ndim == 0 and all(np.ndim(i) == 0 for i in idx):
             key = tuple(int(i) for i in idx)
             if not all(0 <= k < n for k, n in zip(key, arr.shape)):
@@ -224,8 +227,7 @@ class BlockExecutor(Evaluator):
         arr = self.storage_of(buf)
         idx = [self.ev(i, mask) for i in s.indices]
         val = values.cast(self.ev(s.value, mask), buf.dtype)
-        if buf.memory_scope in LANE_SCOPES:
-            idx.append(self.lanes)
+        idx = self.element_index(buf, idx)
         if self.parallel_depth == 0:  # every thread performs it
             val = np.broadcast_to(val, np.broadcast_shapes(np.shape(val), self.lanes.shape))
         idx, val = self._active(buf, arr, idx, val, mask, "atomic update")
@@ -239,15 +241,18 @@ class BlockExecutor(Evaluator):
         shape = np.broadcast_shapes(*shapes)
         idx = [np.broadcast_to(i, shape) for i in idx]
         val = np.broadcast_to(val, shape)
+        lane = np.broadcast_to(np.arange(shape[-1]) if shape else np.zeros(()), shape)
         if mask is not None:
             m = np.broadcast_to(mask, shape)
             idx = [i[m] for i in idx]
             val = val[m]
-        for d, (i, n) in enumerate(zip(idx, arr.shape)):
+            lane = lane[m]
+        for i, n in zip(idx, arr.shape):
             if i.size and (i.min() < 0 or i.max() >= n):
-                bad = (i < 0) | (i >= n)
-                where = tuple(int(np.ravel(j)[np.ravel(bad)][0]) for j in idx[:buf.ndim])
-                raise DeviceRuntimeError(_oob(what, buf, where, arr.shape[:buf.ndim]))
+                bad = np.ravel((i < 0) | (i >= n))
+                where = tuple(int(np.ravel(j)[bad][0]) for j in idx[:buf.ndim])
+                who = f" by {self.lane_text(int(np.ravel(lane)[bad][0]))}" if shape and shape[-1] == self.lanes.size else ""
+                raise DeviceRuntimeError(_oob(what, buf, where, arr.shape[:buf.ndim]) + who)
         return tuple(idx), val
 
     # -- intrinsics -----------------------------------------------------------------------

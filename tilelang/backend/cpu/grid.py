@@ -1,5 +1,10 @@
-"""Running a kernel launch: blocks of the grid one after another, each with fresh shared
-memory, fragments, per-thread buffers and barriers."""
+"""Running a kernel launch over its grid.
+
+Blocks run one after another, each with fresh shared memory, fragments, per-thread buffers
+and barriers. Thread-level kernels (no block-wide tiles, T.Parallel or barriers) run many
+blocks at once instead: every thread of every block is a lane, and shared buffers get an
+axis per block.
+"""
 from __future__ import annotations
 
 import itertools
@@ -9,11 +14,92 @@ import numpy as np
 from ...errors import DeviceRuntimeError
 from ...ir import expr as E
 from ...ir import stmt as S
+from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
 from ...ir.visitor import collect
 from .barriers import BarrierSet
 from .evaluator import LANE_SCOPES, Evaluator
 from .executor import BlockExecutor
+
+_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
+MAX_LANES = 1 << 16  # lanes per step when blocks run together
+_SHARED = ("shared", "shared.dyn")
+
+
+def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
+    host = Evaluator(env, storage, np.zeros(1, np.int32))
+    grid = [_int(host, g, "grid extent", launch.span) for g in launch.grid]
+    shapes = {buf: tuple(_int(host, d, f"extent of {buf.name}", buf.span) for d in buf.shape)
+              for buf in launch.allocations}
+    if _blocks_fuse(launch):
+        _run_together(launch, env, storage, grid, shapes)
+    else:
+        _run_one_by_one(launch, env, storage, grid, shapes)
+
+
+def _run_one_by_one(launch, env, storage, grid, shapes):
+    num_threads = int(np.prod(launch.threads))
+    lanes = np.arange(num_threads, dtype=np.int32)
+    thread_values = _split(lanes, launch.threads)
+    num_groups = -(-num_threads // WARP_GROUP_SIZE) if _warp_specialized(launch.body) else 1
+    for block in itertools.product(*(range(n) for n in reversed(grid))):
+        block = tuple(reversed(block))  # blockIdx.x varies fastest
+        block_env = dict(env)
+        block_env.update((v, np.int32(b)) for v, b in zip(launch.block_vars, block))
+        block_env.update(zip(launch.thread_vars, thread_values))
+        barriers = BarrierSet()
+        block_storage = dict(storage)
+        for buf in launch.allocations:
+            if buf.memory_scope == "shared.barrier":
+                barriers.allocate(buf)
+            lane_axis = (num_threads,) if buf.memory_scope in LANE_SCOPES else ()
+            block_storage[buf] = np.zeros(shapes[buf] + lane_axis, dtype=buf.dtype.numpy)
+        text = "block " + ", ".join(f"{v.name}={b}" for v, b in zip(launch.block_vars, block))
+        ex = BlockExecutor(block_env, block_storage, lanes, barriers, text)
+        ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
+        groups = [ex.for_warp_group(n) for n in range(num_groups)] if num_groups > 1 else None
+        ex.run_block(launch.body, groups)
+
+
+def _run_together(launch, env, storage, grid, shapes):
+    num_threads = int(np.prod(launch.threads))
+    num_blocks = int(np.prod(grid))
+    per_step = max(1, MAX_LANES // num_threads)
+    for first in range(0, num_blocks, per_step):
+        count = min(per_step, num_blocks - first)
+        lanes = np.arange(count * num_threads, dtype=np.int32)
+        slot = lanes // num_threads
+        block_env = dict(env)
+        block_env.update(zip(launch.block_vars, _split(first + slot, grid)))
+        block_env.update(zip(launch.thread_vars, _split(lanes % num_threads, launch.threads)))
+        block_storage = dict(storage)
+        for buf in launch.allocations:
+            extra = (lanes.size,) if buf.memory_scope in LANE_SCOPES else (count,)
+            block_storage[buf] = np.zeros(shapes[buf] + extra, dtype=buf.dtype.numpy)
+        ex = BlockExecutor(block_env, block_storage, lanes, BarrierSet(),
+                           f"blocks {first}..{first + count - 1} run as one vector")
+        ex.block_slot = slot
+        ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
+        ex.lane_text = _lane_namer(launch, grid, first, num_threads)
+        ex.run_block(launch.body)
+
+
+def _lane_namer(launch, grid, first, num_threads):
+    def lane_text(lane: int) -> str:
+        block = _split(np.array(first + lane // num_threads), grid)
+        names = ", ".join(f"{v.name}={int(b)}" for v, b in zip(launch.block_vars, block))
+        return f"thread {lane % num_threads} of block {names}"
+
+    return lane_text
+
+
+def _split(linear, extents) -> list:
+    """x, y, z coordinates of linear indices (x fastest), as int32."""
+    out, stride = [], 1
+    for n in extents:
+        out.append(((linear // stride) % n).astype(np.int32))
+        stride *= n
+    return out
 
 
 def _warp_specialized(body) -> bool:
@@ -23,7 +109,25 @@ def _warp_specialized(body) -> bool:
     return bool(has_ws and waits)
 
 
-_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
+_BLOCK_LEVEL_CALLS = ("mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx", "mbarrier_arrive_expect_tx",
+                      "shfl_xor", "shfl_down", "shfl_up", "shfl_sync", "sync_grid")
+
+
+def _blocks_fuse(launch) -> bool:
+    """Whether every statement is per-thread, so blocks can run side by side as lanes."""
+    if any(buf.memory_scope not in _SHARED + LANE_SCOPES for buf in launch.allocations):
+        return False
+    for n in collect(launch.body, lambda n: isinstance(n, (TOP.TileOp, S.WarpSpecialize, S.For, E.Call))):
+        if isinstance(n, S.WarpSpecialize) or (isinstance(n, S.For) and n.kind == "parallel"):
+            return False
+        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+            return False
+        if isinstance(n, TOP.TileOp):
+            per_thread = isinstance(n, (TOP.Copy, TOP.Fill)) and all(
+                r.buffer.memory_scope in ("global",) + LANE_SCOPES for r in n.reads() + n.writes())
+            if not per_thread:
+                return False
+    return True
 
 
 def _int(ev, e, what, span) -> int:
@@ -31,39 +135,3 @@ def _int(ev, e, what, span) -> int:
     if np.ndim(v) != 0:
         raise DeviceRuntimeError(f"the {what} `{e!r}` is not a single number", span)
     return int(v)
-
-
-def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
-    host = Evaluator(env, storage, np.zeros(1, np.int32))
-    grid = [_int(host, g, "grid extent", launch.span) for g in launch.grid]
-    threads = launch.threads
-    num_threads = int(np.prod(threads))
-    lanes = np.arange(num_threads, dtype=np.int32)
-    thread_values, stride = [], 1
-    for t in threads:
-        thread_values.append((lanes // stride) % t)
-        stride *= t
-    shapes = {buf: tuple(_int(host, d, f"extent of {buf.name}", buf.span) for d in buf.shape)
-              for buf in launch.allocations}
-    num_groups = -(-num_threads // WARP_GROUP_SIZE) if _warp_specialized(launch.body) else 1
-    for block in itertools.product(*(range(n) for n in reversed(grid))):
-        block = tuple(reversed(block))  # blockIdx.x varies fastest
-        block_env = dict(env)
-        for var, b in zip(launch.block_vars, block):
-            block_env[var] = np.int32(b)
-        for var, values in zip(launch.thread_vars, thread_values):
-            block_env[var] = values
-        block_storage = dict(storage)
-        barriers = BarrierSet()
-        for buf in launch.allocations:
-            shape = shapes[buf]
-            if buf.memory_scope == "shared.barrier":
-                barriers.allocate(buf)
-            if buf.memory_scope in LANE_SCOPES:
-                shape = shape + (num_threads,)
-            block_storage[buf] = np.zeros(shape, dtype=buf.dtype.numpy)
-        names = {var.name: b for var, b in zip(launch.block_vars, block)}
-        ex = BlockExecutor(block_env, block_storage, lanes, barriers, names)
-        ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
-        groups = [ex.for_warp_group(n) for n in range(num_groups)] if num_groups > 1 else None
-        ex.run_block(launch.body, groups)
