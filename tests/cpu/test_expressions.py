@@ -146,3 +146,9 @@ def test_scalar_parameters_and_dynamic_sizes():
     for size in (5, 70):
         x = torch.randn(size)
         assert torch.allclose(k(x, 1.5), x * 1.5)
+
+
+def test_float_to_int_casts_saturate_and_nan_becomes_zero():
+    k = _elementwise("float32", "int8", lambda x: T.cast(x, "int8"), n=5)
+    x = torch.tensor([1000.0, -1000.0, float("nan"), 126.9, -128.5])
+    assert k(x).tolist() == [127, -128, 0, 126, -128]

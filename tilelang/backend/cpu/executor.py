@@ -19,7 +19,7 @@ from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
 from . import values
-from .copy import run_atomic_region, run_copy, run_fill, run_tma_copy
+from .copies import run_atomic_region, run_copy, run_fill, run_tma_copy
 from .debug import run_assert, run_print
 from .evaluator import Evaluator, any_active, mask_and
 from .gemm import run_gemm

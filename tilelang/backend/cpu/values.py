@@ -40,8 +40,12 @@ def cast(value, dtype: DType):
         return value
     if dtype.is_bool:
         return value != 0
-    if dtype.is_int and value.dtype.kind in "fV":
-        value = np.trunc(np.nan_to_num(value.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0))
+    if dtype.is_int and value.dtype.kind in "fV":  # as the device's cvt.rzi: truncate, saturate, NaN -> 0
+        info = np.iinfo(target)
+        value = np.nan_to_num(value.astype(np.float64), nan=0.0)
+        high, low = value >= 2.0 ** (info.bits - (info.min < 0)), value < float(info.min)
+        inside = np.where(high | low, 0.0, np.trunc(value)).astype(target)
+        return np.where(high, np.array(info.max, target), np.where(low, np.array(info.min, target), inside))
     return value.astype(target)
 
 
