@@ -66,3 +66,13 @@ def test_replicated_and_large_fragments_draw(tmp_path):
 
 def test_tools_is_reachable_from_the_package():
     assert tilelang.tools.plot_layout is plot_layout
+
+
+def test_command_line_draws_the_accumulator_and_a_swizzle(tmp_path, capsys):
+    from tilelang.tools.plot_layout import main
+
+    assert main(["accumulator", "--shape", "32,16", "--warps", "2,1", "-o", str(tmp_path / "acc.png")]) == 0
+    assert main(["swizzle", "--bytes", "64", "--shape", "8,32", "-o", str(tmp_path / "swz.png")]) == 0
+    assert main(["plan", "--shape", "8,8", "--threads", "32", "-o", str(tmp_path / "plan.png")]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"acc.png", "swz.png", "plan.png"}
+    assert "acc.png" in capsys.readouterr().out

@@ -110,3 +110,48 @@ def plot_layout(layout, save_directory: str = "./tmp", name: str = "layout", col
             print(f"saved {out}")
     plt.close(fig)
     return written[0] if len(written) == 1 else written
+
+
+def _ints(text: str) -> tuple:
+    return tuple(int(x) for x in text.split(","))
+
+
+def main(argv=None) -> int:
+    """`python -m tilelang.tools {accumulator,swizzle,plan} ... -o out.png`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tilelang.tools",
+                                     description="Draw a layout of tilelang.layout to a picture.")
+    sub = parser.add_subparsers(dest="kind", required=True)
+    acc = sub.add_parser("accumulator", help="the mma.sync accumulator fragment of a gemm")
+    acc.add_argument("--shape", type=_ints, default=(32, 32), help="M,N of the accumulator tile")
+    acc.add_argument("--warps", type=_ints, default=(2, 2), help="warps along M,N")
+    swz = sub.add_parser("swizzle", help="a swizzled shared-memory tile, coloured by bank")
+    swz.add_argument("--shape", type=_ints, default=(8, 64))
+    swz.add_argument("--bits", type=int, default=16, help="element width in bits")
+    swz.add_argument("--bytes", type=int, default=128, help="swizzle width: 32, 64 or 128 bytes")
+    plan = sub.add_parser("plan", help="the thread plan of a T.Parallel loop")
+    plan.add_argument("--shape", type=_ints, default=(16, 16))
+    plan.add_argument("--threads", type=int, default=128)
+    plan.add_argument("--vector", type=int, default=1)
+    for p in (acc, swz, plan):
+        p.add_argument("-o", "--output", required=True, help="file to write (.png, .svg, .pdf)")
+        p.add_argument("--colormap", default=None)
+    args = parser.parse_args(argv)
+    if args.kind == "accumulator":
+        from ..layout.mma import mma_accumulator
+
+        layout = mma_accumulator(*args.shape, *args.warps)
+        name, bits = f"gemm accumulator {args.shape[0]}x{args.shape[1]}, {args.warps[0]}x{args.warps[1]} warps", 32
+    elif args.kind == "swizzle":
+        from ..layout import swizzled
+
+        layout = swizzled(args.shape, args.bits, args.bytes)
+        name, bits = f"{args.bytes}B swizzle", args.bits
+    else:
+        from ..layout import parallel_plan
+
+        layout = parallel_plan(args.shape, args.threads, args.vector)
+        name, bits = f"T.Parallel plan, vector {args.vector}", 32
+    print(plot_layout(layout, path=args.output, name=name, colormap=args.colormap, dtype_bits=bits))
+    return 0
