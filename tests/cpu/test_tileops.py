@@ -204,3 +204,4 @@ def test_copies_with_a_per_thread_origin_into_and_out_of_local_arrays():
     x = torch.randn(1000)
     y = _compile(main, [1])(x)
     assert torch.equal(y, x.reshape(-1, 4).flip(-1).reshape(-1))
+

@@ -10,7 +10,8 @@ from . import boxes, values
 def _matrix(ex, region, mask, transpose):
     m = boxes.squeeze_lanes(boxes.read(ex, region, mask), "T.gemm")
     _, ext = boxes.box_of(ex, region, mask)
-    m = m.reshape(boxes.nonunit(ext) or (1, 1))
+    dims = boxes.nonunit(ext)
+    m = m.reshape(dims if len(dims) == 2 else tuple(ext[-2:]))  # a unit M, N or K keeps its place
     return m.T if transpose else m
 
 

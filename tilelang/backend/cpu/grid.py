@@ -131,7 +131,10 @@ def _blocks_fuse(launch) -> bool:
 
 
 def _int(ev, e, what, span) -> int:
-    v = ev.ev(e)
+    try:
+        v = ev.ev(e)
+    except DeviceRuntimeError as err:
+        raise err.with_span(span)
     if np.ndim(v) != 0:
         raise DeviceRuntimeError(f"the {what} `{e!r}` is not a single number", span)
     return int(v)
