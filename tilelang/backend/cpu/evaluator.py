@@ -112,7 +112,7 @@ class Evaluator:
             if all(0 <= k < n for k, n in zip(key, arr.shape)):
                 return arr[key]
             if any_active(mask):
-                raise DeviceRuntimeError(_oob_message("read", buf, key[:buf.ndim], arr.shape[:buf.ndim]))
+                raise DeviceRuntimeError(oob_message("read", buf, key[:buf.ndim], arr.shape[:buf.ndim]))
             return arr.dtype.type(0)
         idx = np.broadcast_arrays(*idx)
         valid = _in_bounds(idx, arr.shape)
@@ -121,7 +121,7 @@ class Evaluator:
         bad = ~valid if mask is None else (~valid) & mask
         if np.any(bad):
             where = tuple(int(np.broadcast_to(i, bad.shape)[bad][0]) for i in idx[:buf.ndim])
-            raise DeviceRuntimeError(_oob_message("read", buf, where, arr.shape[:buf.ndim]))
+            raise DeviceRuntimeError(oob_message("read", buf, where, arr.shape[:buf.ndim]))
         safe = tuple(np.clip(i, 0, n - 1) for i, n in zip(idx, arr.shape))
         return np.where(valid, arr[safe], arr.dtype.type(0))
 
@@ -226,7 +226,7 @@ def _in_bounds(idx, shape):
     return valid
 
 
-def _oob_message(what, buf, index, shape) -> str:
+def oob_message(what, buf, index, shape) -> str:
     return (f"out-of-bounds {what} of {buf.name}: index {tuple(index)} is outside its shape {tuple(shape)}")
 
 

@@ -21,7 +21,7 @@ from ...ir.stmt import WARP_GROUP_SIZE
 from . import values
 from .copies import run_atomic_region, run_copy, run_fill, run_tma_copy
 from .debug import run_assert, run_print
-from .evaluator import Evaluator, any_active, mask_and
+from .evaluator import Evaluator, any_active, mask_and, oob_message
 from .gemm import run_gemm
 from .reduce import run_cumsum, run_reduce
 
@@ -215,7 +215,7 @@ class BlockExecutor(Evaluator):
         if mask is None and val.ndim == 0 and all(np.ndim(i) == 0 for i in idx):
             key = tuple(int(i) for i in idx)
             if not all(0 <= k < n for k, n in zip(key, arr.shape)):
-                raise DeviceRuntimeError(_oob("write", buf, key, arr.shape))
+                raise DeviceRuntimeError(oob_message("write", buf, key[:buf.ndim], arr.shape[:buf.ndim]))
             arr[key] = val
             return
         idx, val = self._active(buf, arr, idx, val, mask, "write")
@@ -252,7 +252,7 @@ class BlockExecutor(Evaluator):
                 bad = np.ravel((i < 0) | (i >= n))
                 where = tuple(int(np.ravel(j)[bad][0]) for j in idx[:buf.ndim])
                 who = f" by {self.lane_text(int(np.ravel(lane)[bad][0]))}" if shape and shape[-1] == self.lanes.size else ""
-                raise DeviceRuntimeError(_oob(what, buf, where, arr.shape[:buf.ndim]) + who)
+                raise DeviceRuntimeError(oob_message(what, buf, where, arr.shape[:buf.ndim]) + who)
         return tuple(idx), val
 
     # -- intrinsics -----------------------------------------------------------------------
@@ -327,9 +327,6 @@ def interleave(barriers, gens):
             yield waiting
         gens = blocked
 
-
-def _oob(what, buf, index, shape) -> str:
-    return f"out-of-bounds {what} of {buf.name}: index {tuple(index)} is outside its shape {tuple(shape)}"
 
 
 _SIMPLE = {
