@@ -1,0 +1,109 @@
+"""fp16 GEMM (fp32 accumulate) through a TileLang program against torch.matmul (cuBLAS).
+
+    python bench/bench_gemm.py [--sizes 4096,8192] [--config 128,256,32,3,256]
+
+The program is the textbook TileLang GEMM: (BM, BK) / (BK, BN) tiles copied global -> shared
+in a T.Pipelined loop, T.gemm into a fragment accumulator, grouped rasterization of the 1-D
+grid (GROUP row blocks share B tiles in L2). Timing: CUDA events around one call, median of
+many, after warm-up; inputs random; correctness checked once against float32 torch.
+`main()` returns rows for bench/run_all.py.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+CONFIGS = {  # name -> (BM, BN, BK, stages, threads)
+    "128x256x32_s3": (128, 256, 32, 3, 256),
+    "128x256x32_s4": (128, 256, 32, 4, 256),
+    "128x128x32_s4": (128, 128, 32, 4, 128),
+}
+DEFAULT = "128x256x32_s3"
+
+
+def matmul(M, N, K, bm, bn, bk, stages, threads, group=8, dtype="float16", accum="float32"):
+    import tilelang.language as T
+
+    grid_m, grid_n = (M + bm - 1) // bm, (N + bn - 1) // bn
+    width = group * grid_n
+
+    @T.prim_func
+    def main(A: T.Tensor((M, K), dtype), B: T.Tensor((K, N), dtype), C: T.Tensor((M, N), dtype)):
+        with T.Kernel(grid_m * grid_n, threads=threads) as pid:
+            # grouped rasterization: consecutive blocks walk GROUP row blocks per column block
+            first = pid // width * group
+            size = T.min(grid_m - first, group)
+            by = first + pid % width % size
+            bx = pid % width // size
+            A_s = T.alloc_shared((bm, bk), dtype)
+            B_s = T.alloc_shared((bk, bn), dtype)
+            C_f = T.alloc_fragment((bm, bn), accum)
+            T.clear(C_f)
+            for k in T.Pipelined(T.ceildiv(K, bk), num_stages=stages):
+                T.copy(A[by * bm, k * bk], A_s)
+                T.copy(B[k * bk, bx * bn], B_s)
+                T.gemm(A_s, B_s, C_f)
+            T.copy(C_f, C[by * bm, bx * bn])
+
+    return main
+
+
+def time_ms(fn, warmup: int = 10, reps: int = 100) -> float:
+    """Median of `reps` CUDA-event timings of fn() after `warmup` calls."""
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(reps)]
+    for s, e in zip(starts, ends):
+        s.record()
+        fn()
+        e.record()
+    torch.cuda.synchronize()
+    times = sorted(s.elapsed_time(e) for s, e in zip(starts, ends))
+    return times[len(times) // 2]
+
+
+def bench_one(size: int, config: str) -> dict:
+    import torch
+
+    import tilelang
+
+    bm, bn, bk, stages, threads = CONFIGS[config]
+    M = N = K = size
+    kernel = tilelang.compile(matmul(M, N, K, bm, bn, bk, stages, threads), out_idx=[2], target="cuda")
+    a = torch.randn(M, K, device="cuda", dtype=torch.float16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.float16)
+    c = kernel(a, b)
+    ref = torch.matmul(a, b)
+    err = ((c.float() - ref.float()).norm() / ref.float().norm()).item()
+    if not err < 1e-2:
+        raise AssertionError(f"gemm {size}^3 {config}: relative error {err:.3g} vs torch.matmul")
+    flops = 2.0 * M * N * K
+    ours = time_ms(lambda: kernel(a, b))
+    theirs = time_ms(lambda: torch.matmul(a, b))
+    return {"benchmark": f"gemm fp16 {size}^3 ({config}) TFLOPS", "ours": flops / ours / 1e9,
+            "reference": flops / theirs / 1e9, "ratio": theirs / ours, "unit": "TFLOPS"}
+
+
+def main(sizes=(4096, 8192), configs=(DEFAULT,)) -> list[dict]:
+    rows = []
+    for size in sizes:
+        for config in configs:
+            row = bench_one(size, config)
+            rows.append(row)
+            print(f"{row['benchmark']}: ours {row['ours']:.1f}  torch {row['reference']:.1f}  ratio {row['ratio']:.2f}",
+                  flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="4096,8192")
+    ap.add_argument("--configs", default=DEFAULT, help=f"comma list of {sorted(CONFIGS)}")
+    args = ap.parse_args()
+    main(tuple(int(s) for s in args.sizes.split(",")), tuple(args.configs.split(",")))
