@@ -100,7 +100,7 @@ class _Inserter:
 
     def block(self, s, pending):
         """(new statement, pending accesses after it)."""
-        stmts = list(s.stmts) if isinstance(s, S.SeqStmt) else [s]
+        stmts = _flatten(s)
         out = []
         pending = list(pending)
         for x in stmts:
@@ -142,6 +142,15 @@ class _Inserter:
         _, tail = self.block(x.body, [])
         body, end = self.block(x.body, _union(pending, tail))
         return body, _union(end, pending)
+
+
+def _flatten(s) -> list:
+    if not isinstance(s, S.SeqStmt):
+        return [s]
+    out = []
+    for x in s.stmts:
+        out.extend(_flatten(x))
+    return out
 
 
 def _union(a, b):

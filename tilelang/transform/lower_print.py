@@ -30,14 +30,14 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
     msg = op.msg or "T.print"
     if not isinstance(op.value, BufferRegion):
         value, fmt = _printable(op.value)
-        return _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\\n", *_where(), value)
+        return _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\n", *_where(), value)
     region = op.value
     buf = region.buffer
     vars_ = [ctx.var(f"i{n}") for n in range(len(region.extents))]
     idx = [m + v for m, v in zip(region.mins, vars_)]
     value, fmt = _printable(E.BufferLoad(buf.dtype, buf, tuple(idx)))
     where = ", ".join(["%d"] * len(idx))
-    line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\\n", *[E.cast(i, int32) for i in idx], value)
+    line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\n", *[E.cast(i, int32) for i in idx], value)
     if buf.memory_scope == "local.fragment":
         frag = ctx.fragment(buf)
         return lower_iterations(vars_, [E.const(int(s)) for s in frag.shape], line, ctx, frag, span=op.span)

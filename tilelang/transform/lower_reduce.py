@@ -181,7 +181,7 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
     t = ctx.thread
     per = -(-lines // ctx.num_threads)
     inner = S.IfThenElse(it * ctx.num_threads + t < lines, _subst(loop, line, it * ctx.num_threads + t))
-    return S.seq([sync_group(ctx), S.For(it, E.const(0), E.const(per), "serial", inner), sync_group(ctx)])
+    return S.seq([sync_group(ctx), S.For(it, E.const(0), E.const(per), "unroll", inner), sync_group(ctx)])
 
 
 def _subst(stmt, var, value):
