@@ -278,3 +278,19 @@ def test_threads_arrive_on_and_wait_for_their_own_barrier():
     x = torch.zeros(128, dtype=torch.int32)
     _compile(main)(x)
     assert x.tolist() == [1] * 64 + [2] * 64
+
+
+def test_many_blocks_run_as_lanes_keep_shared_memory_per_block():
+    # 300 blocks of 256 threads: more than one step of blocks run side by side
+    @T.prim_func
+    def main(X: T.Tensor((300, 256), "float32"), Y: T.Tensor((300, 256), "float32")):
+        with T.Kernel(300, threads=256) as bx:
+            tx = T.get_thread_binding()
+            s = T.alloc_shared((256,), "float32")
+            s[tx] = X[bx, tx] + bx
+            T.sync_threads()
+            Y[bx, tx] = s[255 - tx]
+
+    x = torch.randn(300, 256)
+    ref = (x + torch.arange(300).float()[:, None]).flip(1)
+    assert torch.equal(_compile(main, [1])(x), ref)
