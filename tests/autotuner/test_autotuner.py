@@ -6,8 +6,12 @@ import tilelang.language as T
 from tilelang.autotuner import AutoTuner, AutotuneResult, autotune_cache_dir, expand_configs
 
 
-def scale(n, delay=1, wrong=False, broken=False):
+def scale(n, delay=1, wrong=False, broken=False, hang=0):
     """A module-level factory (so worker processes can import it)."""
+    if hang:
+        import time
+
+        time.sleep(hang)
     if broken:
         raise ValueError("this tile size does not divide the problem")
 
@@ -130,3 +134,18 @@ def test_progress_line_without_tqdm(fake_backend, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "autotune scale: 2/2 best:" in err
     assert "autotune: skipped {'delay': 0, 'broken': True}: compile failed" in err
+
+
+def test_a_hanging_compile_is_given_up_after_the_timeout(fake_backend):
+    import time
+
+    start = time.perf_counter()
+    result = tuner(configs=[{"delay": 1}, {"delay": 0, "hang": 30}], timeout=1).run(num_workers=2)
+    assert time.perf_counter() - start < 10
+    assert result.config == {"delay": 1}
+    assert result.skipped == [({"delay": 0, "hang": 30}, "compile timed out (nothing finished in 1 s)")]
+
+
+def test_tuned_kernels_carry_their_config_and_latency(fake_backend):
+    result = tuner(configs=[{"delay": 1}]).run()
+    assert result.kernel.config == {"delay": 1} and result.kernel.latency == result.latency

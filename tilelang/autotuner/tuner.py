@@ -339,8 +339,9 @@ class AutoTuner:
                                         self.compile_args.as_kwargs())
         except Exception:
             return None
-        return AutotuneResult(latency=record.get("latency"), config=record["config"], ref_latency=record.get("ref_latency"),
-                              libcode=_source_of(kernel), func=kernel.prim_func, kernel=kernel, from_cache=True)
+        return _label(AutotuneResult(latency=record.get("latency"), config=record["config"],
+                                     ref_latency=record.get("ref_latency"), libcode=_source_of(kernel),
+                                     func=kernel.prim_func, kernel=kernel, from_cache=True))
 
     def _store(self, key: str, result: AutotuneResult):
         if not _cache_enabled() or _json_config(result.config) is None:
@@ -437,33 +438,40 @@ class AutoTuner:
             skipped.append((config, reason))
             progress.note(f"autotune: skipped {config}: {reason}")
 
-        deadline = timeout * -(-len(configs) // workers) + 30
+        def consider(config, fut):
+            nonlocal best
+            try:
+                kernel = fut.result()
+                if mode == "processes":  # the worker warmed the kernel cache; load it here
+                    kernel = _compile_candidate(factory, self.fixed_args, self.fixed_kwargs, config,
+                                                self.compile_args.as_kwargs())
+            except Exception as e:  # noqa: BLE001 - any failure skips the candidate
+                skip(config, f"compile failed: {_reason(e)}")
+                return
+            latency, why = bench.measure(kernel)
+            if latency is None:
+                skip(config, why)
+                return
+            latencies.append((config, latency))
+            if best is None or latency < best.latency:
+                best = AutotuneResult(latency=latency, config=config, kernel=kernel)
+
+        pending = set(futures)
         try:
-            for fut in cf.as_completed(futures, timeout=deadline):
-                config = configs[futures[fut]]
-                try:
-                    kernel = fut.result()
-                    if mode == "processes":  # the worker warmed the kernel cache; load it here
-                        kernel = _compile_candidate(factory, self.fixed_args, self.fixed_kwargs, config,
-                                                    self.compile_args.as_kwargs())
-                except Exception as e:  # noqa: BLE001 - any failure skips the candidate
-                    skip(config, f"compile failed: {_reason(e)}")
+            while pending:
+                # A candidate compiles for at most `timeout` seconds once a worker is free for it:
+                # if none finishes within that time, the rest are given up.
+                done, pending = cf.wait(pending, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+                if not done:
+                    for fut in pending:
+                        skip(configs[futures[fut]], f"compile timed out (nothing finished in {timeout:g} s)")
+                        progress.update(best.latency if best else None)
+                    break
+                for fut in sorted(done, key=futures.get):
+                    consider(configs[futures[fut]], fut)
                     progress.update(best.latency if best else None)
-                    continue
-                latency, why = bench.measure(kernel)
-                if latency is None:
-                    skip(config, why)
-                else:
-                    latencies.append((config, latency))
-                    if best is None or latency < best.latency:
-                        best = AutotuneResult(latency=latency, config=config, kernel=kernel)
-                progress.update(best.latency if best else None)
-        except cf.TimeoutError:
-            for fut, i in futures.items():
-                if not fut.done():
-                    skip(configs[i], f"compile timed out after {deadline:.0f} s")
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop(pool, mode, bool(pending))
             progress.close()
         if best is None:
             reasons = "; ".join(f"{c}: {r}" for c, r in skipped[:5])
@@ -473,11 +481,31 @@ class AutoTuner:
         best.func = best.kernel.prim_func
         best.skipped = skipped
         best.latencies = latencies
+        _label(best)
         self._store(key, best)
         return best
 
     def __call__(self) -> AutotuneResult:
         return self.run()
+
+
+def _label(result: AutotuneResult) -> AutotuneResult:
+    """Tuned kernels carry their config and latencies, as in the reference (`kernel.config`)."""
+    for name in ("config", "latency", "ref_latency"):
+        try:
+            setattr(result.kernel, name, getattr(result, name))
+        except AttributeError:
+            pass
+    return result
+
+
+def _stop(pool, mode: str, stuck: bool):
+    """Shut the pool down; worker processes still compiling a timed-out candidate are killed."""
+    processes = list(getattr(pool, "_processes", {}).values()) if mode == "processes" and stuck else []
+    pool.shutdown(wait=not stuck, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.kill()
 
 
 def _source_of(kernel):
