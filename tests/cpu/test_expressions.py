@@ -1,6 +1,5 @@
 """Scalar semantics on the CPU backend: float16 rounds after each op, integers wrap, `/`
 on ints truncates while `//` and `%` floor, guarded loads, math intrinsics, narrow floats."""
-import ml_dtypes
 import numpy as np
 import pytest
 import torch

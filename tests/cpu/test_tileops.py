@@ -1,6 +1,5 @@
 """Tile ops on the CPU backend: copies clip at the edges and cast, gemm accumulates in C's
 dtype, reductions and cumsum along either dim, tile and scalar atomics."""
-import numpy as np
 import pytest
 import torch
 
