@@ -151,3 +151,9 @@ def test_float_to_int_casts_saturate_and_nan_becomes_zero():
     k = _elementwise("float32", "int8", lambda x: T.cast(x, "int8"), n=5)
     x = torch.tensor([1000.0, -1000.0, float("nan"), 126.9, -128.5])
     assert k(x).tolist() == [127, -128, 0, 126, -128]
+
+
+def test_max_and_min_ignore_a_nan_operand_like_fmaxf():
+    k = _elementwise("float32", "float32", lambda x: T.max(x, 0.0) + T.min(x, 1.0), n=3)
+    x = torch.tensor([float("nan"), -2.0, 3.0])
+    assert k(x).tolist() == [1.0, -2.0, 4.0]

@@ -6,7 +6,7 @@ import numpy as np
 from ...ir.buffer import BufferRegion
 from . import boxes, values
 
-_ATOMIC = {"add": np.add, "max": np.maximum, "min": np.minimum}
+_ATOMIC = {"add": np.add, "max": np.fmax, "min": np.fmin}
 
 
 def _moved(ex, op, mask):

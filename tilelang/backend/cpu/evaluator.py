@@ -44,9 +44,10 @@ def _erf(x):
     return torch.erf(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))).numpy()
 
 
+# min/max as CUDA's fminf/fmaxf: a NaN operand loses
 _BINARY = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "//": np.floor_divide, "%": np.mod,
-    "min": np.minimum, "max": np.maximum, "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor,
+    "min": np.fmin, "max": np.fmax, "&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor,
     "<<": np.left_shift, ">>": np.right_shift, "==": np.equal, "!=": np.not_equal, "<": np.less,
     "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
 }

@@ -30,7 +30,7 @@ TILE_OPS = {
     TOP.Gemm: run_gemm, TOP.Reduce: run_reduce, TOP.CumSum: run_cumsum, TOP.Print: run_print,
 }
 
-_UFUNC_AT = {"add": np.add, "max": np.maximum, "min": np.minimum}
+_UFUNC_AT = {"add": np.add, "max": np.fmax, "min": np.fmin}
 _NO_OPS = ("sync_threads", "sync_warp", "named_barrier_sync", "fence_proxy_async", "set_max_nreg",
            "warpgroup_arrive", "warpgroup_commit_batch", "warpgroup_wait", "tma_store_wait")
 

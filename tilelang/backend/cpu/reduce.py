@@ -5,12 +5,13 @@ import numpy as np
 
 from . import boxes, values
 
+# (reduce along an axis, combine with dst); max/min ignore NaNs as the device's fmaxf/fminf do
 _REDUCE = {
     "sum": (lambda x, d: np.sum(x, axis=d), np.add),
-    "max": (lambda x, d: np.max(x, axis=d), np.maximum),
-    "min": (lambda x, d: np.min(x, axis=d), np.minimum),
+    "max": (lambda x, d: np.fmax.reduce(x, axis=d), np.fmax),
+    "min": (lambda x, d: np.fmin.reduce(x, axis=d), np.fmin),
     "abssum": (lambda x, d: np.sum(np.abs(x), axis=d), np.add),
-    "absmax": (lambda x, d: np.max(np.abs(x), axis=d), np.maximum),
+    "absmax": (lambda x, d: np.fmax.reduce(np.abs(x), axis=d), np.fmax),
 }
 
 
