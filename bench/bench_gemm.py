@@ -18,7 +18,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 CONFIGS = {  # name -> (BM, BN, BK, stages, threads)
     "128x256x32_s3": (128, 256, 32, 3, 256),
     "128x256x32_s4": (128, 256, 32, 4, 256),
+    "128x256x64_s3": (128, 256, 64, 3, 256),
+    "256x128x32_s3": (256, 128, 32, 3, 256),
     "128x128x32_s4": (128, 128, 32, 4, 128),
+    "128x128x64_s3": (128, 128, 64, 3, 128),
 }
 DEFAULT = "128x256x32_s3"
 
@@ -101,9 +104,43 @@ def main(sizes=(4096, 8192), configs=(DEFAULT,)) -> list[dict]:
     return rows
 
 
+def sass_summary(config: str, arch: str = "sm_90a", size: int = 8192) -> str:
+    """Instruction counts of the generated kernel (nvcc + cuobjdump): are the tensor-core,
+    ldmatrix and cp.async instructions the ones we meant, and how many others surround them."""
+    import collections
+    import re
+    import subprocess
+    import tempfile
+
+    from tilelang.backend.cuda import lower_to_source
+    from tilelang.backend.cuda.toolchain import INCLUDE_DIR
+    from tilelang.jit.target import Target
+
+    bm, bn, bk, stages, threads = CONFIGS[config]
+    src, _, _, _ = lower_to_source(matmul(size, size, size, bm, bn, bk, stages, threads), Target("cuda", arch))
+    with tempfile.TemporaryDirectory() as tmp:
+        cu, cubin = os.path.join(tmp, "k.cu"), os.path.join(tmp, "k.cubin")
+        with open(cu, "w") as f:
+            f.write(src)
+        gencode = f"-gencode=arch=compute_{arch[3:]},code={arch}"
+        log = subprocess.run(["nvcc", "-cubin", gencode, "-std=c++17", f"-I{INCLUDE_DIR}", "-Xptxas", "-v", cu, "-o",
+                              cubin], capture_output=True, text=True)
+        sass = subprocess.run(["cuobjdump", "-sass", cubin], capture_output=True, text=True).stdout
+    opcode = re.compile(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)")
+    ops = collections.Counter(m.group(1).split(".")[0] for m in opcode.finditer(sass))
+    regs = re.findall(r"Used \d+ registers.*", log.stderr)
+    return f"{config} {arch}: {regs} total {sum(ops.values())} " + " ".join(f"{k}={v}" for k, v in ops.most_common(25))
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="4096,8192")
-    ap.add_argument("--configs", default=DEFAULT, help=f"comma list of {sorted(CONFIGS)}")
+    ap.add_argument("--configs", default=DEFAULT, help=f"comma list of {sorted(CONFIGS)}, or all")
+    ap.add_argument("--sass", action="store_true", help="print instruction counts of each config instead")
     args = ap.parse_args()
-    main(tuple(int(s) for s in args.sizes.split(",")), tuple(args.configs.split(",")))
+    configs = tuple(CONFIGS) if args.configs == "all" else tuple(args.configs.split(","))
+    if args.sass:
+        for c in configs:
+            print(sass_summary(c))
+    else:
+        main(tuple(int(s) for s in args.sizes.split(",")), configs)

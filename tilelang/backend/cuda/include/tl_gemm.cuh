@@ -47,7 +47,7 @@ struct SmemLayout {
   }
   // Rows start 16-byte aligned: ldmatrix can read them.
   template <typename T>
-  static constexpr bool rows_aligned() { return SwizzleBytes != 0 || (Cols * int(sizeof(T))) % 16 == 0; }
+  __host__ __device__ static constexpr bool rows_aligned() { return SwizzleBytes != 0 || (Cols * int(sizeof(T))) % 16 == 0; }
 };
 
 namespace gemm_detail {
@@ -208,17 +208,22 @@ TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
   const int lane = thread & 31, warp = (thread >> 5) % (WarpM * WarpN);
   const int row0 = (warp % WarpM) * S::WM, col0 = (warp / WarpM) * S::WN;
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
-#pragma unroll
-  for (int ki = 0; ki < S::KI; ++ki) {
-    uint32_t a[MI][4], b[NI][2];
+  // fragments double-buffered in registers: step ki + 1 loads while step ki multiplies
+  uint32_t a[2][MI][4], b[2][NI][2];
+  auto load = [&](int ki, uint32_t (&af)[MI][4], uint32_t (&bf)[NI][2]) {
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
-      gemm_detail::load_a<TransA, LayoutA, KK>(a[mi], A, row0 + mi * 16, ki, lane);
+      gemm_detail::load_a<TransA, LayoutA, KK>(af[mi], A, row0 + mi * 16, ki, lane);
 #pragma unroll
-      for (int j = 0; j < 4; ++j) gemm_detail::round_operand<A_t>(a[mi][j]);
+      for (int j = 0; j < 4; ++j) gemm_detail::round_operand<A_t>(af[mi][j]);
     }
-    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b, B, col0, ki, lane);
-    gemm_detail::mma_block<MI, NI, A_t>(C, a, b);
+    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(bf, B, col0, ki, lane);
+  };
+  load(0, a[0], b[0]);
+#pragma unroll
+  for (int ki = 0; ki < S::KI; ++ki) {
+    if (ki + 1 < S::KI) load(ki + 1, a[(ki + 1) & 1], b[(ki + 1) & 1]);
+    gemm_detail::mma_block<MI, NI, A_t>(C, a[ki & 1], b[ki & 1]);
   }
 }
 
@@ -236,16 +241,17 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
   const int col0 = (warp / WarpM) * S::WN;
   const uint32_t* words = reinterpret_cast<const uint32_t*>(A_frag);
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
+  uint32_t a[MI][4], b[2][NI][2];
+  gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b[0], B, col0, 0, lane);
 #pragma unroll
   for (int ki = 0; ki < S::KI; ++ki) {
-    uint32_t a[MI][4], b[NI][2];
+    if (ki + 1 < S::KI) gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b[(ki + 1) & 1], B, col0, ki + 1, lane);
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) a[mi][j] = words[(mi * S::KI + ki) * 4 + j];
     }
-    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b, B, col0, ki, lane);
-    gemm_detail::mma_block<MI, NI, A_t>(C, a, b);
+    gemm_detail::mma_block<MI, NI, A_t>(C, a, b[ki & 1]);
   }
 }
 
