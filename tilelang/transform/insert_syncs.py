@@ -37,7 +37,7 @@ class _Accesses(Visitor):
     def add(self, buffer, write):
         r = self.ranges.get(buffer)
         if r is not None:
-            self.found.append((r[0], r[1], write))
+            self.found.append((r[0], r[1], write, False))
 
     def visit_BufferLoad(self, e):
         self.add(e.buffer, False)
@@ -48,6 +48,10 @@ class _Accesses(Visitor):
         self.generic_visit(s)
 
     def visit_Call(self, e):
+        if e.name.startswith("tl::cp_async") or e.name.startswith("tl::tma_load"):
+            # async copies land later; their consumers wait (cp_async_wait / mbarrier) and the
+            # pipeline's own barrier orders them, so issuing one is no hazard here
+            return
         writes = any(w in e.name for w in _WRITES_FIRST)
         for n, a in enumerate(e.args):
             if isinstance(a, E.Call) and a.name == "address_of" and isinstance(a.args[0], E.BufferLoad):
@@ -60,9 +64,9 @@ class _Accesses(Visitor):
 
 
 def _conflict(acc, pending) -> bool:
-    for lo, hi, w in acc:
-        for plo, phi, pw in pending:
-            if (w or pw) and lo < phi and plo < hi:
+    for lo, hi, w, ws in acc:
+        for plo, phi, pw, pws in pending:
+            if (w or pw) and lo < phi and plo < hi and not (ws and pws):
                 return True
     return False
 
@@ -83,9 +87,10 @@ class _Uniform(Visitor):
 
 
 class _Inserter:
-    def __init__(self, ranges, thread_vars):
+    def __init__(self, ranges, thread_vars, ws_blocks=()):
         self.ranges = ranges
         self.thread_vars = set(thread_vars)
+        self.ws_blocks = {id(b) for b in ws_blocks}
 
     def uniform(self, *exprs) -> bool:
         u = _Uniform(self.thread_vars)
@@ -131,6 +136,10 @@ class _Inserter:
                 out.append(dataclasses.replace(x, body=body))
                 continue
             acc = self.accesses(x)
+            if id(x) in self.ws_blocks:
+                # warp-specialized groups hand shared data to each other through mbarriers
+                # (the program's own); only later block-wide code needs a barrier after them
+                acc = [(lo, hi, w, True) for lo, hi, w, _ in acc]
             if _conflict(acc, pending):
                 out.append(sync_stmt())
                 pending = []
@@ -164,6 +173,9 @@ def _union(a, b):
 
 
 class _Insert(Mutator):
+    def __init__(self, ws_blocks=()):
+        self.ws_blocks = ws_blocks
+
     def visit_KernelLaunch(self, k):
         offsets = k.annotations.get("smem_offsets", {})
         ranges = {}
@@ -176,11 +188,11 @@ class _Insert(Mutator):
             ranges[b] = (off, off + n * b.dtype.bytes)
         if not ranges:
             return k
-        body, _ = _Inserter(ranges, k.thread_vars).block(k.body, [])
+        body, _ = _Inserter(ranges, k.thread_vars, self.ws_blocks).block(k.body, [])
         return dataclasses.replace(k, body=body)
 
 
 def insert_syncs(func: PrimFunc, ctx=None) -> PrimFunc:
     if ctx is not None and ctx.pass_configs.get("tl.disable_thread_storage_sync"):
         return func
-    return func.with_body(_Insert().visit(func.body))
+    return func.with_body(_Insert(getattr(ctx, "ws_blocks", ())).visit(func.body))

@@ -38,6 +38,7 @@ class LowerContext:
     pass_configs: dict = dataclasses.field(default_factory=dict)
     ranges: dict = dataclasses.field(default_factory=dict)    # Var -> static extent (bound proofs)
     target: object = None          # the jit Target (arch resolved)
+    ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
     _names: itertools.count = dataclasses.field(default_factory=itertools.count)
 
     @property

@@ -89,7 +89,9 @@ class _LowerTileOps(Mutator):
             cond = E.binary("and", tid >= base, tid < base + count)
         if base == 0 and count >= ctx.block_threads:
             return body
-        return S.IfThenElse(cond, body, span=s.span)
+        out = S.IfThenElse(cond, body, span=s.span)
+        ctx.ws_blocks.append(out)
+        return out
 
     def visit_Atomic(self, s):
         from .lower_atomic import lower_scalar_atomic

@@ -30,7 +30,7 @@ def _software_pipeline(func, ctx):
         from .software_pipeline import software_pipeline
     except ImportError:
         return func
-    return software_pipeline(func, ctx.arch) if _takes_target(software_pipeline) else software_pipeline(func)
+    return software_pipeline(func, ctx.target) if _takes_target(software_pipeline) else software_pipeline(func)
 
 
 def _takes_target(fn) -> bool:
