@@ -294,3 +294,21 @@ def test_many_blocks_run_as_lanes_keep_shared_memory_per_block():
     x = torch.randn(300, 256)
     ref = (x + torch.arange(300).float()[:, None]).flip(1)
     assert torch.equal(_compile(main, [1])(x), ref)
+
+
+def test_parallel_loop_over_per_thread_values_runs_for_the_live_threads_only():
+    @T.prim_func
+    def main(X: T.Tensor((256,), "float32"), Y: T.Tensor((256,), "float32")):
+        with T.Kernel(1, threads=64) as bx:
+            tx = T.get_thread_binding()
+            v = T.alloc_local((4,), "float32")
+            T.clear(v)
+            if tx < 32:
+                for i in T.Parallel(4):
+                    v[i] = X[tx * 4 + i] + 1.0
+            for i in T.serial(4):
+                Y[tx * 4 + i] = v[i]
+
+    x = torch.randn(256)
+    y = _compile(main, [1])(x)
+    assert torch.equal(y[:128], x[:128] + 1) and torch.all(y[128:] == 0)

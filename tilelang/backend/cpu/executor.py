@@ -12,16 +12,20 @@ get past is a deadlock.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...errors import DeviceRuntimeError, TileLangError
+from ...ir import expr as E
 from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
+from ...ir.visitor import collect
 from . import values
 from .copies import run_atomic_region, run_copy, run_fill, run_tma_copy
 from .debug import run_assert, run_print
-from .evaluator import Evaluator, any_active, mask_and, oob_message
+from .evaluator import LANE_SCOPES, Evaluator, any_active, mask_and, oob_message
 from .gemm import run_gemm
 from .reduce import run_cumsum, run_reduce
 
@@ -186,7 +190,8 @@ class BlockExecutor(Evaluator):
         if self.parallel_depth == 0:
             if not any_active(mask) or not (self.runs_tile_ops or self.ws_depth):
                 return
-            mask = None  # the block runs the tile loop once, whichever threads reach it
+            if not self._per_thread_body(s):
+                mask = None  # a tile loop: the block runs it once, whichever threads reach it
         k = len(loops)
         trailing = (1,) * (self.parallel_depth + 1)
         for j, loop in enumerate(loops):
@@ -202,6 +207,12 @@ class BlockExecutor(Evaluator):
             yield from self.run(loops[-1].body, mask)
         finally:
             self.parallel_depth -= k
+
+    def _per_thread_body(self, loop) -> bool:
+        """Whether a T.Parallel body reads per-thread values (so each live thread runs it)."""
+        free = _free_names(loop)
+        return any(getattr(b, "memory_scope", None) in LANE_SCOPES for b in free) or \
+            any(np.ndim(self.env.get(v, 0)) for v in free if isinstance(v, E.Var))
 
     # -- memory --------------------------------------------------------------------------
     def _store(self, s, mask):
@@ -309,6 +320,16 @@ class BlockExecutor(Evaluator):
         raise DeviceRuntimeError("T.sync_grid cannot run on the CPU backend: it runs blocks one after another",
                                  s.span)
         yield
+
+
+@functools.lru_cache(maxsize=4096)
+def _free_names(loop) -> tuple:
+    """Vars and per-thread buffers a loop nest reads (its own loop vars excluded)."""
+    own = {n.var for n in collect(loop, lambda n: isinstance(n, S.For))}
+    found = collect(loop, lambda n: isinstance(n, (E.Var, E.BufferLoad, S.BufferStore)))
+    names = {n for n in found if isinstance(n, E.Var) and n not in own}
+    names |= {n.buffer for n in found if not isinstance(n, E.Var)}
+    return tuple(names)
 
 
 def interleave(barriers, gens):
