@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tilelang.errors import TileLangValueError
-from tilelang.layout import Fragment, parallel_plan, replicated_rows
+from tilelang.layout import Fragment, line_plan, parallel_plan, replicated_rows
 
 from .evaluate import evaluate, int_vars
 
@@ -145,3 +145,23 @@ def test_equality_and_key():
     c = parallel_plan((16, 64), 128, 2)
     assert a.is_equal(b) and not a.is_equal(c)
     assert a.__tl_key__() == b.__tl_key__() != c.__tl_key__()
+
+
+@pytest.mark.parametrize("shape,threads,dim", [((48, 40), 128, 1), ((24, 16), 64, 0), ((3, 5, 7), 8, 1)])
+def test_line_plan_reduces_within_threads(shape, threads, dim):
+    src = line_plan(shape, threads, dim)
+    check_round_trip(src)
+    check_expressions(src)
+    dst = replicated_rows(src, dim)
+    assert dst.replicate == 1 and dst.name.startswith("plan")  # not the broadcast fallback
+    check_round_trip(dst)
+    # each line lives in one thread, the same one that holds its result
+    threads_src = np.moveaxis(src.tables()[0][0], dim, -1)
+    for idx in itertools.product(*(range(s) for s in dst.shape)):
+        assert set(threads_src[idx].tolist()) == {dst.thread(*idx)}
+
+
+def test_irregular_rows_fall_back_to_broadcast():
+    src = parallel_plan((48, 40), 128, 4)  # rows straddle thread runs irregularly
+    dst = replicated_rows(src, 1)
+    assert dst.name == "broadcast" and dst.replicate == 128

@@ -216,3 +216,23 @@ def test_transposed_fragment_read_is_a_conflict():
         infer_layouts(main, "sm_80")
     text = str(info.value)
     assert "T.gemm(A_s, A_s, C_f)" in text and "for i, j in T.Parallel(64, 64):" in text
+
+
+def test_reduced_irregular_shapes_get_line_plans():
+    @T.prim_func
+    def main(X: T.Tensor((6, 40), "float32"), Y: T.Tensor((6, 40), "float32")):
+        with T.Kernel(1, threads=128):
+            x = T.alloc_fragment((6, 40), "float32")
+            sq = T.alloc_fragment((6, 40), "float32")
+            ss = T.alloc_fragment((6,), "float32")
+            T.copy(X[0, 0], x)
+            for i, j in T.Parallel(6, 40):
+                sq[i, j] = x[i, j] * x[i, j]
+            T.reduce_sum(sq, ss, dim=1)
+            for i, j in T.Parallel(6, 40):
+                x[i, j] = x[i, j] / ss[i]
+            T.copy(x, Y[0, 0])
+
+    lm = by_name(infer_layouts(main, None))
+    assert lm["x"].name == "lines(dim=1)" and lm["sq"].is_equal(lm["x"])  # x joins sq's group
+    assert lm["ss"].replicate == 1 and lm["ss"].num_registers == 1

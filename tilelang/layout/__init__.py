@@ -3,7 +3,7 @@ threads and registers of a block (Fragment). See docs/design-notes.md, "Layout v
 from .fragment import Fragment
 from .layout import Layout
 from .linear import BitMatrix
-from .plans import parallel_plan, replicated_rows
+from .plans import line_plan, parallel_plan, replicated_rows
 from .shared import best_shared_layout, padded, row_major, stacked, swizzled
 
 
@@ -17,4 +17,4 @@ def make_swizzled_layout(buffer, swizzle_bytes: int | None = None) -> Layout:
 
 
 __all__ = ["Layout", "Fragment", "BitMatrix", "row_major", "padded", "swizzled", "stacked",
-           "best_shared_layout", "make_swizzled_layout", "parallel_plan", "replicated_rows"]
+           "best_shared_layout", "make_swizzled_layout", "parallel_plan", "line_plan", "replicated_rows"]

@@ -2,6 +2,8 @@
 iteration spaces, and the replicated layout of a reduction result."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import TileLangValueError
 from .fragment import Fragment
 from .index import flatten, prod, unflatten
@@ -60,6 +62,32 @@ def parallel_plan(shape, num_threads: int, vector_width: int = 1, replicate_smal
                     name=f"plan(vec={vw})")
 
 
+def line_plan(shape, num_threads: int, dim: int) -> Fragment:
+    """Each thread owns whole lines along `dim` (lines round-robin over threads): a reduction
+    along `dim` then needs no other thread. The layout for shapes that are not powers of two,
+    where a round-robin plan's rows land on irregular thread sets."""
+    shape = tuple(int(s) for s in shape)
+    T, n = int(num_threads), shape[dim]
+    rest = shape[:dim] + shape[dim + 1:]
+    lines = prod(rest)
+
+    def split(index):
+        return flatten(index[:dim] + index[dim + 1:], rest), index[dim]
+
+    def fn(*i):
+        line, k = split(i)
+        return line % T, line // T * n + k
+
+    def inverse(t, r):
+        line, k = r // n * T + t, r % n
+        outer = unflatten(line, rest) if rest else ()
+        return tuple(outer[:dim]) + (k,) + tuple(outer[dim:])
+
+    covers = None if lines % T == 0 else (lambda t, r: r // n * T + t < lines)
+    return Fragment(shape, T, fn, inverse, num_registers=-(-lines // T) * n, covers_fn=covers,
+                    name=f"lines(dim={dim})")
+
+
 def replicated_rows(fragment: Fragment, dim: int) -> Fragment:
     """The layout of `reduce(fragment, dim)`: each remaining element is held by every thread
     that held part of its row, in the same register in each of them (an all-reduce result)."""
@@ -72,7 +100,32 @@ def replicated_rows(fragment: Fragment, dim: int) -> Fragment:
         frag = _linear_rows(fragment, m, dim, out_shape)
         if frag is not None:
             return frag
-    return _broadcast(out_shape, fragment.num_threads)
+    # Irregular layouts: a plain plan over the result when it is exactly the rows' holders.
+    T = fragment.num_threads
+    for candidate in (parallel_plan(out_shape, T, 1, replicate_small=False), parallel_plan(out_shape, T, 1)):
+        if _holds_rows(fragment, dim, candidate):
+            return candidate
+    return _broadcast(out_shape, T)
+
+
+def _holds_rows(src: Fragment, dim: int, dst: Fragment) -> bool:
+    """dst holds each row's result in exactly the threads holding the row, and each source
+    register feeds one destination register in every thread."""
+    if len(src.shape) < 2:
+        return False
+    threads, regs = src.tables()
+    moved = np.moveaxis(threads, dim + 1, -1)                       # (rep, *rest, n)
+    holders = np.sort(np.moveaxis(moved, 0, -1).reshape(moved.shape[1:-1] + (-1,)), axis=-1)
+    dst_threads = np.sort(np.moveaxis(dst.tables()[0], 0, -1), axis=-1)
+    for idx in np.ndindex(*dst.shape):
+        if not np.array_equal(np.unique(holders[idx]), np.unique(dst_threads[idx])):
+            return False
+    dst_reg = np.expand_dims(dst.tables()[1], dim)                  # broadcast along dim
+    per_src_reg = np.broadcast_to(dst_reg, src.shape)
+    for r in np.unique(regs):
+        if len(np.unique(per_src_reg[regs == r])) != 1:
+            return False
+    return True
 
 
 def _broadcast(shape, num_threads: int) -> Fragment:

@@ -25,7 +25,7 @@ from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion
 from ..ir.function import PrimFunc
 from ..ir.visitor import Visitor
-from ..layout import Fragment, Layout, parallel_plan, replicated_rows, row_major, stacked
+from ..layout import Fragment, Layout, line_plan, parallel_plan, replicated_rows, row_major, stacked
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 FRAGMENT_SCOPE = "local.fragment"
@@ -220,6 +220,9 @@ class _Inference:
         self.sites = collect.sites
         self.buffers = [b for b in kernel.allocations if _is_fragment(b) or _is_shared(b)]
         self.done: set = set()  # strict ops already applied (they demand once)
+        self.parent: dict = {}  # union-find over fragments that share a layout
+        self.reduce_dim: dict = {}
+        self.link_reductions()
 
     # -- recording --------------------------------------------------------------------
     def decide(self, buffer: Buffer, layout, decision: Decision, check_shape=True) -> bool:
@@ -348,7 +351,8 @@ class _Inference:
                 return False
             vec = _vector_width(site.extents, [a.buffer.dtype for a in site.accesses], site.num_threads,
                                 site.node.annotations.get("coalesced_width"))
-            plan = parallel_plan(site.extents, site.num_threads, vec, replicate_small=not site.side_effects)
+            direct = [a.buffer for a in site.accesses if _is_fragment(a.buffer) and _direct(a, site)]
+            plan = self.plan(site.extents, site.num_threads, vec, direct, replicate_small=not site.side_effects)
             return self.decide_loop(site, plan, Decision("T.Parallel", site.span, "free"))
         node = site.node
         for region, other in _fragment_operands(node):
@@ -356,7 +360,7 @@ class _Inference:
                 dtypes = [region.buffer.dtype] + ([other.buffer.dtype] if other is not None else [])
                 shape = region.buffer.static_shape()
                 vec = _vector_width(shape, dtypes, site.num_threads)
-                return self.decide(region.buffer, parallel_plan(shape, site.num_threads, vec),
+                return self.decide(region.buffer, self.plan(shape, site.num_threads, vec, [region.buffer]),
                                    Decision(_op_name(node), node.span, "free"))
         return False
 
@@ -369,8 +373,45 @@ class _Inference:
                 self.decide(buffer, row_major(shape), Decision("default", buffer.span, "free"))
             else:
                 vec = _vector_width(shape, [buffer.dtype], self.kernel.num_threads)
-                self.decide(buffer, parallel_plan(shape, self.kernel.num_threads, vec),
+                self.decide(buffer, self.plan(shape, self.kernel.num_threads, vec, [buffer]),
                             Decision("default", buffer.span, "free"))
+
+    def plan(self, shape, num_threads, vec, buffers, replicate_small=True) -> Fragment:
+        """A vectorized round-robin plan; where its rows would be irregular (shapes that are not
+        powers of two) and the data is reduced later, whole lines per thread instead."""
+        plan = parallel_plan(shape, num_threads, vec, replicate_small=replicate_small)
+        if plan.linear is None:
+            for b in buffers:
+                dim = self.reduce_dim.get(self.group(b))
+                if dim is not None and len(shape) > 1:
+                    return line_plan(shape, num_threads, dim)
+        return plan
+
+    def group(self, buffer):
+        while self.parent.get(buffer, buffer) is not buffer:
+            buffer = self.parent[buffer]
+        return buffer
+
+    def link_reductions(self):
+        """Fragments that must share a layout (one loop indexes them alike, or a copy joins
+        them) form groups; a group reduced along `dim` remembers it for the free level."""
+        def union(a, b):
+            ra, rb = self.group(a), self.group(b)
+            if ra is not rb:
+                self.parent[ra] = rb
+
+        for site in self.sites:
+            if isinstance(site, _Loop) and site.extents is not None:
+                direct = [a.buffer for a in site.accesses if _is_fragment(a.buffer) and _direct(a, site)]
+                for a, b in zip(direct, direct[1:]):
+                    union(a, b)
+            elif isinstance(site, _Op) and isinstance(site.node, (TOP.Copy, TOP.CumSum)):
+                src, dst = site.node.src.buffer, site.node.dst.buffer
+                if _is_fragment(src) and _is_fragment(dst) and src.static_shape() == dst.static_shape():
+                    union(src, dst)
+        for site in self.sites:
+            if isinstance(site, _Op) and isinstance(site.node, TOP.Reduce) and _is_fragment(site.node.src.buffer):
+                self.reduce_dim.setdefault(self.group(site.node.src.buffer), site.node.dim)
 
     # -- checks -----------------------------------------------------------------------
     def verify(self, site):
