@@ -73,15 +73,20 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
         box.append(e.value)
     inner = box[-1]
     tile_shape = [int(e.value) for e in dst.extents if not E.is_const(e, 1)] or [1]
+    chunk = inner  # elements per TMA box along the innermost dim
     swizzle = "none"
     if layout is not None:
-        swizzle = _swizzle_of(_tile_table(layout, len(tile_shape)), tile_shape, dst.dtype.bytes)
-    if swizzle is None or len(box) > 5 or any(b > 256 for b in box) or (inner * src.dtype.bytes) % 16:
+        table = _tile_table(layout, len(tile_shape))
+        swizzle = _swizzle_of(table, tile_shape, dst.dtype.bytes)
+        if swizzle is None and len(tile_shape) == 2:
+            chunk, swizzle = _swizzled_chunks(table, tile_shape, dst.dtype.bytes)
+    if swizzle is None or len(box) > 5 or any(b > 256 for b in box) or (chunk * src.dtype.bytes) % 16:
         return plain
-    if swizzle == "128B" and inner * src.dtype.bytes > 128:
+    if swizzle == "128B" and chunk * src.dtype.bytes > 128:
         return plain
     if src.dtype != dst.dtype or int(np.prod(box)) != int(np.prod([int(e.value) for e in dst.extents])):
         return plain
+    box = box[:-1] + [chunk]
     spec = None
     for d in ctx.tma_descriptors:
         if d.key() == (src.buffer, tuple(box), swizzle):
@@ -92,11 +97,28 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
     bar = op.barrier
     nbytes = int(np.prod(box)) * src.dtype.bytes
     bar_addr = address_of(bar)
-    dst_addr = ctx.address(dst.buffer, list(dst.mins))
-    coords = [E.cast(m, int32) for m in reversed(src.mins)]
     desc_addr = E.Call(handle, "address_of", (spec.var,))
-    body = S.seq([
-        S.Evaluate(E.Call(int32, "tl::mbar_expect_tx", (bar_addr, E.const(nbytes)))),
-        S.Evaluate(E.Call(int32, f"tl::tma_load_{len(box)}d", (dst_addr, desc_addr, bar_addr, *coords))),
-    ])
-    return S.IfThenElse(ctx.thread == 0, body, span=op.span)
+    loads = [S.Evaluate(E.Call(int32, "tl::mbar_expect_tx", (bar_addr, E.const(nbytes * (inner // chunk)))))]
+    for j in range(inner // chunk):
+        dst_start = list(dst.mins)
+        dst_start[-1] = dst_start[-1] + j * chunk
+        src_start = list(src.mins)
+        src_start[-1] = src_start[-1] + j * chunk
+        coords = [E.cast(m, int32) for m in reversed(src_start)]
+        loads.append(S.Evaluate(E.Call(int32, f"tl::tma_load_{len(box)}d",
+                                       (ctx.address(dst.buffer, dst_start), desc_addr, bar_addr, *coords))))
+    return S.IfThenElse(ctx.thread == 0, S.seq(loads), span=op.span)
+
+
+def _swizzled_chunks(table, shape, elem_bytes):
+    """(chunk, "128B") when the tile is column blocks of 128 bytes, each 128B-swizzled and
+    starting at its first element; else (inner, None)."""
+    cw = 128 // elem_bytes
+    rows, cols = shape
+    if cols % cw or cols == cw:
+        return cols, None
+    for j in range(cols // cw):
+        part = table[:, j * cw:(j + 1) * cw]
+        if part.min() != part[0, 0] or _swizzle_of(part - part.min(), [rows, cw], elem_bytes) != "128B":
+            return cols, None
+    return cw, "128B"
