@@ -14,7 +14,11 @@ import torch
 import tilelang
 import tilelang.language as T
 
-SIZES = {"small": dict(M=128, N=256, K=256), "large": dict(M=4096, N=8192, K=8192)}
+# Problem sizes and the tile configuration used for each.
+SIZES = {
+    "small": dict(M=128, N=256, K=256, block_M=64, block_N=64, block_K=64),
+    "large": dict(M=4096, N=8192, K=8192, block_M=128, block_N=128, block_K=64),
+}
 
 
 @tilelang.jit(out_idx=[-1])
@@ -60,8 +64,7 @@ def main(size=None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     size = size or ("large" if device == "cuda" else "small")
     M, N, K = SIZES[size]["M"], SIZES[size]["N"], SIZES[size]["K"]
-    blocks = dict(block_M=128, block_N=128, block_K=64) if size == "large" else dict(block_M=64, block_N=64, block_K=64)
-    kernel = dequant_matmul(M, N, K, **blocks)
+    kernel = dequant_matmul(**SIZES[size])
 
     a = torch.randn(M, K, device=device).half()
     w = torch.randint(-8, 8, (N, K), device=device)

@@ -14,7 +14,11 @@ import torch
 import tilelang
 import tilelang.language as T
 
-SIZES = {"small": dict(batch=1, heads=2, seq_len=128, dim=64), "large": dict(batch=4, heads=32, seq_len=4096, dim=128)}
+# Problem sizes and the tile configuration used for each.
+SIZES = {
+    "small": dict(batch=1, heads=2, seq_len=128, dim=64, block_M=64, block_N=64, num_stages=1, threads=128),
+    "large": dict(batch=4, heads=32, seq_len=4096, dim=128, block_M=128, block_N=128, num_stages=2, threads=256),
+}
 
 
 @tilelang.jit(out_idx=[3])
@@ -87,9 +91,7 @@ def main(size=None, causal=False):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     size = size or ("large" if device == "cuda" else "small")
     shape = SIZES[size]
-    blocks = (dict(block_M=128, block_N=128, num_stages=2, threads=256) if size == "large"
-              else dict(block_M=64, block_N=64, num_stages=1, threads=128))
-    kernel = flash_attention(**shape, causal=causal, **blocks)
+    kernel = flash_attention(**shape, causal=causal)
 
     profiler = kernel.get_profiler(tilelang.TensorSupplyType.Randn)
     profiler.assert_allclose(lambda q, k, v: reference(q, k, v, causal), rtol=1e-2, atol=1e-2)

@@ -12,7 +12,11 @@ import torch
 import tilelang
 import tilelang.language as T
 
-SIZES = {"small": dict(M=256, N=256, K=128), "large": dict(M=8192, N=8192, K=8192)}
+# Problem sizes and the tile configuration used for each.
+SIZES = {
+    "small": dict(M=256, N=256, K=128, block_M=64, block_N=64, block_K=32),
+    "large": dict(M=8192, N=8192, K=8192, block_M=128, block_N=128, block_K=32, num_stages=3),
+}
 
 
 @tilelang.jit(out_idx=[-1])
@@ -40,8 +44,7 @@ def main(size=None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     size = size or ("large" if device == "cuda" else "small")
     M, N, K = SIZES[size]["M"], SIZES[size]["N"], SIZES[size]["K"]
-    blocks = dict(block_M=128, block_N=128, block_K=32) if size == "large" else dict(block_M=64, block_N=64, block_K=32)
-    kernel = matmul(M, N, K, **blocks)
+    kernel = matmul(**SIZES[size])
 
     a = torch.randn(M, K, device=device).half()
     b = torch.randn(K, N, device=device).half()

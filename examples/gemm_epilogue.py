@@ -10,7 +10,11 @@ import torch
 import tilelang
 import tilelang.language as T
 
-SIZES = {"small": dict(M=256, N=192, K=128), "large": dict(M=8192, N=8192, K=8192)}
+# Problem sizes and the tile configuration used for each.
+SIZES = {
+    "small": dict(M=256, N=192, K=128, block_M=64, block_N=64),
+    "large": dict(M=8192, N=8192, K=8192, block_M=128, block_N=128),
+}
 
 
 @tilelang.jit(out_idx=[-1])
@@ -43,8 +47,7 @@ def main(size=None):
     device = "cuda" if torch.cuda.is_available() else "cpu"
     size = size or ("large" if device == "cuda" else "small")
     M, N, K = SIZES[size]["M"], SIZES[size]["N"], SIZES[size]["K"]
-    blocks = dict(block_M=128, block_N=128) if size == "large" else dict(block_M=64, block_N=64)
-    kernel = matmul_bias_relu(M, N, K, **blocks)
+    kernel = matmul_bias_relu(**SIZES[size])
 
     profiler = kernel.get_profiler(tilelang.TensorSupplyType.Randn)
     profiler.assert_allclose(reference, rtol=1e-2, atol=1e-1)  # generates A, B, bias from the signature
