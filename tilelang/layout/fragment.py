@@ -38,15 +38,17 @@ class Fragment:
         self._inverse_fn = inverse_fn
         self._covers_fn = covers_fn
         self._tables = None
-        self._linear = False
+        self._linear = False    # False: not computed yet; None: not linear
+        self._inverse = False   # likewise for the inverse bit matrix
+        self._slots = None
         regs = self.tables()[1]
         self.num_registers = int(num_registers) if num_registers is not None else int(regs.max()) + 1
         self._check()
 
     @staticmethod
     def from_function(shape, num_threads, fn, inverse_fn=None, replicate=1, num_registers=None,
-                      covers_fn=None) -> "Fragment":
-        return Fragment(shape, num_threads, fn, inverse_fn, replicate, num_registers, covers_fn)
+                      covers_fn=None, name: str = "fragment") -> "Fragment":
+        return Fragment(shape, num_threads, fn, inverse_fn, replicate, num_registers, covers_fn, name)
 
     @staticmethod
     def from_linear(shape, num_threads: int, num_registers: int, matrix: BitMatrix, replicate: int = 1,
@@ -258,7 +260,7 @@ class Fragment:
         return log2_exact(self.num_registers)
 
     def _slot_table(self) -> dict:
-        if getattr(self, "_slots", None) is None:
+        if self._slots is None:
             threads, regs = self.tables()
             slots = {}
             for rep in range(self.replicate):
@@ -280,7 +282,7 @@ class Fragment:
         return m if np.array_equal(m.all_images(), flat) else None
 
     def _linear_inverse(self) -> BitMatrix | None:
-        if getattr(self, "_inverse", None) is None:
+        if self._inverse is False:
             m = self.linear
             self._inverse = None
             if m is not None and m.n_in == m.n_out and m.rank() == m.n_in:

@@ -30,8 +30,8 @@ class Layout:
         self._linear = False  # False: not computed yet; None: not linear
 
     @staticmethod
-    def from_function(shape, fn, inverse_fn=None, size=None) -> "Layout":
-        return Layout(shape, fn, inverse_fn, size)
+    def from_function(shape, fn, inverse_fn=None, size=None, name: str = "layout") -> "Layout":
+        return Layout(shape, fn, inverse_fn, size, name)
 
     # -- maps -------------------------------------------------------------------------
     def offset(self, *index):
