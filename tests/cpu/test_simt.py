@@ -312,3 +312,24 @@ def test_parallel_loop_over_per_thread_values_runs_for_the_live_threads_only():
     x = torch.randn(256)
     y = _compile(main, [1])(x)
     assert torch.equal(y[:128], x[:128] + 1) and torch.all(y[128:] == 0)
+
+
+def test_tile_ops_shared_by_two_warp_groups_run_once():
+    @T.prim_func
+    def main(A: T.Tensor((16, 16), "float32"), C: T.Tensor((16, 16), "float32")):
+        with T.Kernel(1, threads=384) as bx:
+            a = T.alloc_shared((16, 16), "float32")
+            c = T.alloc_fragment((16, 16), "float32")
+            ready = T.alloc_barrier(128)
+            with T.ws(2):
+                T.copy(A, a)
+                T.mbarrier_arrive(ready)
+            with T.ws(0, 1):
+                T.mbarrier_wait_parity(ready, 0)
+                T.clear(c)
+                T.gemm(a, a, c)
+                T.gemm(a, a, c)
+                T.copy(c, C)
+
+    a = torch.randn(16, 16)
+    assert torch.allclose(_compile(main, [1])(a), 2 * a @ a, atol=1e-4)

@@ -48,8 +48,8 @@ class BlockExecutor(Evaluator):
         self.block = block
         self.parallel_depth = 0  # T.Parallel axes in scope (left of the lane axis)
         self.thread_tags: dict = {}  # "threadIdx.x" -> its Var, for T.thread_binding loops
-        self.runs_tile_ops = True  # False for the non-leading warp groups of a warp-specialized block
-        self.ws_depth = 0
+        self.group = None  # the warp group, when each runs as its own executor
+        self.ws_leads: list = []  # per enclosing T.ws: does this executor run its tile ops
 
     def block_text(self) -> str:
         return self.block
@@ -72,8 +72,15 @@ class BlockExecutor(Evaluator):
         """An executor for warp group n: its own loop variables, the block's memory."""
         ex = BlockExecutor(dict(self.env), self.storage, self.lanes, self.barriers, self.block)
         ex.thread_tags = self.thread_tags
-        ex.runs_tile_ops = n == 0
+        ex.group = n
         return ex
+
+    def leads_tile_ops(self) -> bool:
+        """Tile ops run once per block: here, unless warp groups run as separate executors;
+        then in the lowest group of the enclosing T.ws (group 0 outside any)."""
+        if self.group is None:
+            return True
+        return self.ws_leads[-1] if self.ws_leads else self.group == 0
 
     def run(self, s, mask):
         kind = type(s)
@@ -82,7 +89,7 @@ class BlockExecutor(Evaluator):
         elif kind in _COMPOUND:
             yield from _COMPOUND[kind](self, s, mask)
         elif kind in TILE_OPS:
-            if any_active(mask) and (self.runs_tile_ops or self.ws_depth):
+            if any_active(mask) and self.leads_tile_ops():
                 self.guarded(TILE_OPS[kind], s, mask)
         else:
             raise DeviceRuntimeError(f"the CPU backend cannot run a {kind.__name__} statement here", s.span)
@@ -133,11 +140,11 @@ class BlockExecutor(Evaluator):
         groups = self.lanes // WARP_GROUP_SIZE
         m = mask_and(mask, np.isin(groups, s.warp_groups))
         if np.any(m):
-            self.ws_depth += 1
+            self.ws_leads.append(self.group is None or self.group == min(s.warp_groups))
             try:
                 yield from self.run(s.body, m)
             finally:
-                self.ws_depth -= 1
+                self.ws_leads.pop()
 
     def _while(self, s, mask):
         while True:
@@ -188,7 +195,7 @@ class BlockExecutor(Evaluator):
         while isinstance(loops[-1].body, S.For) and loops[-1].body.kind == "parallel":
             loops.append(loops[-1].body)
         if self.parallel_depth == 0:
-            if not any_active(mask) or not (self.runs_tile_ops or self.ws_depth):
+            if not any_active(mask) or not self.leads_tile_ops():
                 return
             if not self._per_thread_body(s):
                 mask = None  # a tile loop: the block runs it once, whichever threads reach it
