@@ -7,8 +7,9 @@ last axis and divergent branches run under a lane mask. Tile ops run once per bl
 Every `run` is a generator that yields the waiting statement when its threads are blocked
 on an mbarrier; a divergent `if` interleaves its two sides, so a consumer branch that waits
 lets the producer branch run. Warp-specialized kernels (T.ws with mbarrier waits) run each
-warp group as its own executor, interleaved the same way. A wait that no thread group can
-get past is a deadlock.
+warp group as its own executor, interleaved the same way; a tile op then runs in the lowest
+group of its T.ws (group 0 outside any), and other groups see its result once they are
+ordered after it by an mbarrier. A wait that no thread group can get past is a deadlock.
 """
 from __future__ import annotations
 
