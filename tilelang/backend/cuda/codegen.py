@@ -117,8 +117,12 @@ class CodeGen:
     # -- kernel body -----------------------------------------------------------------------
     def kernel(self, k: S.KernelLaunch, indent: int) -> None:
         axes = "xyz"
-        for v, ax in zip(k.block_vars, axes):
-            self.emit(indent, f"const int {self.name(v)} = blockIdx.{ax};")
+        swizzle = k.annotations.get("block_swizzle")
+        if swizzle and len(k.block_vars) >= 2:
+            self.block_swizzle(k, swizzle, indent)
+        else:
+            for v, ax in zip(k.block_vars, axes):
+                self.emit(indent, f"const int {self.name(v)} = blockIdx.{ax};")
         for v, ax in zip(k.thread_vars, axes):
             self.emit(indent, f"const int {self.name(v)} = threadIdx.{ax};")
         offsets = k.annotations.get("smem_offsets", {})
@@ -143,6 +147,21 @@ class CodeGen:
                 al = f"alignas({align}) " if align and (n * b.dtype.bytes) % align == 0 else ""
                 self.emit(indent, f"{al}{ctype(b.dtype)} {name}[{n}];")
         self.stmt(k.body, indent)
+
+    def block_swizzle(self, k, swizzle, indent) -> None:
+        """T.use_swizzle: consecutive blocks walk panels of `panel` columns (rows for "col")
+        so that neighbours share operand tiles in L2."""
+        panel, order = int(swizzle[0]), swizzle[1]
+        major, minor = ("x", "y") if order != "col" else ("y", "x")
+        self.emit(indent, f"const int tl_bid = blockIdx.{minor} * gridDim.{major} + blockIdx.{major};")
+        self.emit(indent, f"const int tl_panel = tl_bid / ({panel} * (int)gridDim.{minor});")
+        self.emit(indent, f"const int tl_in_panel = tl_bid % ({panel} * (int)gridDim.{minor});")
+        self.emit(indent, f"const int tl_width = tl::min<int>({panel}, (int)gridDim.{major} - tl_panel * {panel});")
+        names = {ax: self.name(v) for v, ax in zip(k.block_vars, "xyz")}
+        self.emit(indent, f"const int {names[major]} = tl_panel * {panel} + tl_in_panel % tl_width;")
+        self.emit(indent, f"const int {names[minor]} = tl_in_panel / tl_width;")
+        if "z" in names:
+            self.emit(indent, f"const int {names['z']} = blockIdx.z;")
 
     def stmt(self, s, indent: int) -> None:
         method = getattr(self, "stmt_" + type(s).__name__, None)
