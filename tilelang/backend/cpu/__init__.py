@@ -11,10 +11,13 @@ from ...errors import DeviceRuntimeError
 from ...ir import stmt as S
 from ...ir.buffer import Buffer
 from . import values
+from .evaluator import Evaluator
 from .grid import run_launch
 
 
 class CpuArtifact:
+    """What the JIT runs: `source` is the IR text (there is no generated code to show)."""
+
     device_kind = "cpu"
 
     def __init__(self, func):
@@ -44,8 +47,6 @@ def _run(stmt, env, storage) -> None:
     elif isinstance(stmt, S.KernelLaunch):
         run_launch(stmt, env, storage)
     elif isinstance(stmt, S.LetStmt):
-        from .evaluator import Evaluator
-
         env[stmt.var] = Evaluator(env, storage, np.zeros(1, np.int32)).ev(stmt.value)
         _run(stmt.body, env, storage)
     else:

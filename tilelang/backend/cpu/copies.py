@@ -32,6 +32,7 @@ def run_tma_copy(ex, op, mask):
 
 
 def _box_shape(ex, region, value, mask):
+    """A scalar (or per-lane) value spread over the region's box: (*extents, lanes)."""
     _, ext = boxes.box_of(ex, region, mask)
     lanes = np.shape(value)[-1] if np.ndim(value) else 1
     v = np.asarray(value)

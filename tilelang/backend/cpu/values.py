@@ -13,10 +13,6 @@ _LOW_PRECISION_FLOATS = ("float16", "bfloat16", "float8_e4m3", "float8_e5m2")
 _TORCH_CARRIER = {"bfloat16": "int16", "float8_e4m3": "uint8", "float8_e5m2": "uint8"}
 
 
-def np_dtype(dtype: DType) -> np.dtype:
-    return dtype.numpy
-
-
 def is_low_precision(dtype: DType) -> bool:
     """Floats numpy cannot do math in natively: computed in float32, rounded back."""
     return dtype.name in _LOW_PRECISION_FLOATS
@@ -33,14 +29,14 @@ def tensor_view(t, dtype: DType) -> np.ndarray:
 
 
 def cast(value, dtype: DType):
-    """C-style conversion: floats to ints truncate, anything to bool is `!= 0`."""
+    """Device conversion: floats to ints truncate and saturate (NaN -> 0), to bool is `!= 0`."""
     target = dtype.numpy
     value = np.asarray(value)
     if value.dtype == target:
         return value
     if dtype.is_bool:
         return value != 0
-    if dtype.is_int and value.dtype.kind in "fV":  # as the device's cvt.rzi: truncate, saturate, NaN -> 0
+    if dtype.is_int and value.dtype.kind in "fV":  # as cvt.rzi
         info = np.iinfo(target)
         value = np.nan_to_num(value.astype(np.float64), nan=0.0)
         high, low = value >= 2.0 ** (info.bits - (info.min < 0)), value < float(info.min)
