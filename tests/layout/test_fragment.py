@@ -165,3 +165,19 @@ def test_irregular_rows_fall_back_to_broadcast():
     src = parallel_plan((48, 40), 128, 4)  # rows straddle thread runs irregularly
     dst = replicated_rows(src, 1)
     assert dst.name == "broadcast" and dst.replicate == 128
+
+
+@pytest.mark.parametrize("frag", [
+    parallel_plan((16,), 128, 1),                                # default replicas (linear)
+    replicated_rows(parallel_plan((16, 128), 128, 4), 1),        # bit-algebra replicas
+    Fragment.from_function((8,), 32, lambda i, rep=0: (i * 4 + rep, 0), replicate=4),
+    Fragment.from_function((3,), 12, lambda i: (i, 0), lambda t, r: (t % 3,), replicate=4),  # not linear
+], ids=["plan", "rows", "custom-rep", "nonlinear"])
+def test_primary_picks_one_replica(frag):
+    t, r = int_vars("t", "r")
+    expr = frag.primary(t, r)
+    for idx in itertools.product(*(range(s) for s in frag.shape)):
+        reg = frag.register(*idx)
+        holders = [frag.thread(*idx, rep=k) for k in range(frag.replicate)]
+        assert [frag.primary(h, reg) for h in holders] == [True] + [False] * (frag.replicate - 1)
+        assert [bool(evaluate(expr, {t: h, r: reg})) for h in holders] == [True] + [False] * (frag.replicate - 1)

@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 
 from ..errors import TileLangValueError
+from ..ir import expr as E
 from .index import as_int, evaluate_table, flatten, in_bounds, normalize, normalize_args, prod, unflatten
 from .linear import BitMatrix, log2_exact
 
@@ -129,6 +130,29 @@ class Fragment:
         if t is not None and r is not None:
             return (t, r) in self._slot_table()
         return in_bounds(self.logical(thread, register), self.shape)
+
+    def primary(self, thread, register):
+        """Whether (thread, register) holds replica 0 of its element (True, False or a bool
+        expression): a loop over a replicated layout guards side effects (atomics) with it so
+        that each element's effect happens once."""
+        if self.replicate == 1:
+            return True
+        t, r = as_int(thread), as_int(register)
+        if t is not None and r is not None:
+            idx = self._slot_table().get((t, r))
+            return idx is not None and self.thread(*idx) == t
+        inv = self._linear_inverse()
+        if inv is not None:
+            n_idx, n_reg = log2_exact(prod(self.shape)), self._n_reg()
+            to_rep = BitMatrix(inv.n_in, inv.n_in - n_idx, tuple(c >> n_idx for c in inv.cols))
+            (thread, register), _ = normalize_args((thread, register))
+            rep = _combine(BitMatrix(inv.n_in - n_reg, to_rep.n_out, to_rep.cols[n_reg:]), thread,
+                           BitMatrix(n_reg, to_rep.n_out, to_rep.cols[:n_reg]), register)
+        else:
+            (thread, register), _ = normalize_args((thread, register))
+            rep = self.thread(*self.logical(thread, register)) - thread
+        out = normalize(E.binary("==", rep, 0))
+        return bool(out) if as_int(out) is not None else out
 
     def is_dense(self) -> bool:
         """Every (thread, register) slot holds exactly one element copy."""
