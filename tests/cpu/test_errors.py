@@ -97,3 +97,19 @@ def test_non_contiguous_tensor_arguments_are_read_and_written_through_their_stri
     y = y_big[::2]
     _compile(main)(x, y)
     assert torch.equal(y, x + 1) and torch.all(y_big[1::2] == 0)
+
+
+def test_print_and_assert_inside_a_parallel_loop_name_the_iteration(capsys):
+    @T.prim_func
+    def main(X: T.Tensor((8,), "float32")):
+        with T.Kernel(1, threads=4) as bx:
+            for i in T.Parallel(8):
+                T.print(X[i] * 2, msg="dbl")
+                assert X[i] < 5.0, "too big"
+
+    k = _compile(main)
+    k(torch.zeros(8))
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("dbl")]
+    assert len(lines) == 8 and "iteration (7,)" in lines[-1]
+    with pytest.raises(DeviceRuntimeError, match=r"iteration \(5,\)\): too big"):
+        k(torch.arange(8, dtype=torch.float32))

@@ -22,24 +22,27 @@ def run_print(ex, op, mask):
     if np.ndim(value) == 0:
         print(f"{head}{value} ({where})")
         return
-    value = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), ex.lanes.shape))
-    active = np.ones(value.shape, bool) if mask is None else np.broadcast_to(mask, value.shape)
+    per_lane = np.shape(value)[-1] > 1 or not ex.parallel_depth  # else one print per T.Parallel iteration
+    shape = np.broadcast_shapes(np.shape(value), ex.lanes.shape if per_lane else (), np.shape(mask))
+    value = np.broadcast_to(value, shape)
+    active = np.ones(shape, bool) if mask is None else np.broadcast_to(mask, shape)
     for index in zip(*np.nonzero(active)):
-        print(f"{head}{value[index]} ({where}, {ex.lane_text(int(ex.lanes[index[-1]]))})")
+        who = [f"iteration {tuple(int(i) for i in index[:-1])}"] if ex.parallel_depth else []
+        if per_lane:
+            who.append(ex.lane_text(int(ex.lanes[index[-1]])))
+        print(f"{head}{value[index]} ({where}, {', '.join(who)})")
 
 
 def run_assert(ex, op, mask):
-    cond = ex.ev(op.condition, mask)
-    failed = np.logical_not(cond)
-    if np.ndim(failed):
-        failed = mask_and(mask, failed)
-        if not np.any(failed):
-            return
-        lane = int(np.broadcast_to(ex.lanes, failed.shape)[failed][0]) if failed.shape[-1] > 1 else None
-    elif not failed or (mask is not None and not np.any(mask)):
+    failed = mask_and(mask, np.logical_not(ex.ev(op.condition, mask)))
+    if not np.any(failed):
         return
-    else:
-        lane = None
-    who = ex.block_text() + (f", {ex.lane_text(lane)}" if lane is not None else "")
+    who = [ex.block_text()]
+    if np.ndim(failed):
+        index = tuple(int(i) for i in np.argwhere(failed)[0])
+        if ex.parallel_depth:
+            who.append(f"iteration {index[:-1]}")
+        if failed.shape[-1] > 1:
+            who.append(ex.lane_text(int(ex.lanes[index[-1]])))
     msg = f": {op.msg}" if op.msg else ""
-    raise DeviceRuntimeError(f"device assertion failed ({who}){msg}", op.span)
+    raise DeviceRuntimeError(f"device assertion failed ({', '.join(who)}){msg}", op.span)
