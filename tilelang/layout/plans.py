@@ -53,13 +53,11 @@ def parallel_plan(shape, num_threads: int, vector_width: int = 1, replicate_smal
     def inverse(t, r):
         return elem(_div(r, vw) * T + t, _mod(r, vw))
 
-    covers = None
-    if runs % T:
-        def covers(t, r):
-            run = _div(r, vw) * T + t
-            return run < runs
-    return Fragment(shape, T, fn, inverse, num_registers=per_thread * vw, covers_fn=covers,
-                    name=f"plan(vec={vw})")
+    def covers(t, r):
+        return _div(r, vw) * T + t < runs
+
+    return Fragment(shape, T, fn, inverse, num_registers=per_thread * vw,
+                    covers_fn=covers if runs % T else None, name=f"plan(vec={vw})")
 
 
 def line_plan(shape, num_threads: int, dim: int) -> Fragment:

@@ -109,10 +109,6 @@ class _Loop:
     def span(self):
         return self.node.span
 
-    @property
-    def shape(self):
-        return self.extents
-
 
 @dataclasses.dataclass
 class _Op:
