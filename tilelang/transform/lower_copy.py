@@ -163,6 +163,8 @@ def _copy_fragment(op, dims, frag_region, ctx):
 def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
     """Registers per vector access between a fragment and a global / shared tile (1: scalar)."""
     buf = other.buffer
+    if ctx.pass_configs.get("tir.disable_vectorize"):
+        return 1
     if buf.memory_scope not in ("global",) + SHARED_SCOPES or not frag.is_dense():
         return 1
     if frag.num_threads > ctx.num_threads or frag.replicate != 1:
@@ -266,6 +268,8 @@ def _vector_width(op, dims, ctx) -> int:
     if n is None:
         return 1
     if a_last != len(src.buffer.shape) - 1 or b_last != len(dst.buffer.shape) - 1:
+        return 1
+    if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
     bytes_ = max(src.dtype.bytes, dst.dtype.bytes)
     v = 16 // bytes_ if bytes_ <= 16 else 1

@@ -110,6 +110,11 @@ class _LowerTileOps(Mutator):
             return S.Evaluate(E.Call(v.dtype, f"tl::setmaxnreg_{'inc' if inc else 'dec'}<{n}>", ()), span=s.span)
         if isinstance(v, E.Call) and v.name == "warpgroup_wait":
             return S.Evaluate(E.Call(v.dtype, f"tl::wgmma_wait_group<{int(v.args[0].value)}>", ()), span=s.span)
+        if isinstance(v, E.Call) and v.name in ("mbarrier_expect_tx", "mbarrier_arrive_expect_tx") and self.ctx.sm < 90:
+            # before sm_90 no copy completes on a barrier by bytes: expect nothing, arrive as asked
+            if v.name == "mbarrier_expect_tx":
+                return S.SeqStmt(())
+            return S.Evaluate(E.Call(v.dtype, "mbarrier_arrive", v.args[:1]), span=s.span)
         if isinstance(v, E.Call) and v.name == "sync_grid":
             raise CompileError("T.sync_grid needs a cooperative launch, which this compiler does not do", s.span)
         return s

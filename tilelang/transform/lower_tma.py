@@ -62,7 +62,8 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
 
     src, dst = op.src, op.dst
     plain = lower_copy(TOP.Copy(src, dst, span=op.span), ctx)
-    if ctx.sm < 90 or op.barrier is None or src.buffer.memory_scope != "global":
+    if (ctx.sm < 90 or op.barrier is None or src.buffer.memory_scope != "global"
+            or ctx.pass_configs.get("tl.disable_tma_lower")):
         return plain
     layout = ctx.layout(dst.buffer)
     dshape = [int(s) for s in dst.buffer.shape]

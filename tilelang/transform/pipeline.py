@@ -114,7 +114,9 @@ def lower(func: PrimFunc, target, options: dict | None = None) -> tuple[PrimFunc
     options = options or {}
     ctx = LowerContext(arch=target.arch, layout_map=None, thread=E.const(0), num_threads=1,
                        pass_configs=dict(options.get("pass_configs") or {}), target=target)
-    func = func.with_body(func.body, size_vars=size_vars(func))
+    configs = options.get("pass_configs") or {}
+    fast = bool(configs.get("tl.enable_fast_math")) and not configs.get("tl.disable_fast_math")
+    func = func.with_body(func.body, size_vars=size_vars(func), fast_math=fast)
     folder = dump_folder(options)
     if folder is not None:
         os.makedirs(folder, exist_ok=True)

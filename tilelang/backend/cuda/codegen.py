@@ -35,6 +35,10 @@ _MATH = {"exp": "expf", "exp2": "exp2f", "exp10": "exp10f", "log": "logf", "log2
          "tanh": "tanhf", "erf": "erff", "floor": "floorf", "ceil": "ceilf", "round": "roundf", "trunc": "truncf",
          "abs": "fabsf", "pow": "powf", "fmod": "fmodf", "atan2": "atan2f"}
 
+# tl.enable_fast_math: the approximate forms of tl.cuh
+_FAST = {"exp": "tl::fast_exp", "exp2": "tl::fast_exp2", "log": "tl::fast_log", "log2": "tl::fast_log2",
+         "rsqrt": "tl::fast_rsqrt", "tanh": "tl::fast_tanh", "sin": "tl::fast_sin", "cos": "tl::fast_cos"}
+
 # language-level builtins (Call names the frontend emits) -> CUDA spelling; "&" marks a barrier
 # argument passed by address.
 _BUILTINS = {
@@ -394,10 +398,11 @@ class CodeGen:
             return f"{fn}({', '.join(args)})"
         if dt.name != "float32":
             args = [f"float({a})" for a in args]
+        fast = self.func.attrs.get("fast_math") and name in _FAST
         if name == "sigmoid":
-            text = f"(1.0f / (1.0f + expf(-{args[0]})))"
+            text = f"(1.0f / (1.0f + {'tl::fast_exp' if self.func.attrs.get('fast_math') else 'expf'}(-{args[0]})))"
         else:
-            text = f"{_MATH[name]}({', '.join(args)})"
+            text = f"{_FAST[name] if fast else _MATH[name]}({', '.join(args)})"
         return text if dt.name == "float32" else f"{ctype(e.dtype)}({text})"
 
 
