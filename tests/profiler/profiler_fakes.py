@@ -2,7 +2,6 @@
 import importlib.util
 
 import pytest
-import torch
 
 import tilelang.language as T
 

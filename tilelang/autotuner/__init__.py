@@ -1,5 +1,6 @@
 """Autotuning kernel factories: `@tilelang.autotune(configs=...)` and `AutoTuner`."""
 from .param import AutotuneResult, CompileArgs, ProfileArgs  # noqa: F401
-from .tuner import AutoTuneImpl, AutoTuner, autotune, autotune_cache_dir, expand_configs  # noqa: F401
+from .cache import autotune_cache_dir  # noqa: F401
+from .tuner import AutoTuneImpl, AutoTuner, autotune, expand_configs  # noqa: F401
 
 __all__ = ["AutoTuner", "AutoTuneImpl", "AutotuneResult", "CompileArgs", "ProfileArgs", "autotune"]

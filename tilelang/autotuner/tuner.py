@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
-import hashlib
 import inspect
 import itertools
-import json
 import os
 import pickle
 import sys
 import time
-from pathlib import Path
 
 from ..utils.tensor import TensorSupplyType
+from . import cache
 from .param import AutotuneResult, CompileArgs, ProfileArgs
 
-CACHE_FORMAT = 1
 _RESERVED = ("pass_configs",)
 
 
@@ -175,73 +172,6 @@ class _Progress:
             sys.stderr.flush()
 
 
-# -- the on-disk result cache -------------------------------------------------------------
-
-def _cache_enabled() -> bool:
-    off = ("1", "true", "yes", "on")
-    return (os.environ.get("TILELANG_DISABLE_CACHE", "").strip().lower() not in off
-            and os.environ.get("TILELANG_AUTOTUNE_DISABLE_CACHE", "").strip().lower() not in off)
-
-
-def autotune_cache_dir() -> Path:
-    root = os.environ.get("TILELANG_CACHE_DIR") or Path.home() / ".cache" / "tilelang"
-    return Path(root).expanduser() / "autotune"
-
-
-def _stable(value):
-    """A JSON-able, address-free description of a value for cache keys."""
-    if isinstance(value, (bool, int, float, str, type(None))):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [type(value).__name__] + [_stable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, TensorSupplyType):
-        return value.name
-    name = getattr(value, "name", None)
-    if isinstance(name, str):
-        return f"{type(value).__name__}:{name}"
-    return f"{type(value).__name__}:{value!s}"
-
-
-def _function_identity(fn) -> dict:
-    raw = _raw_function(fn)
-    try:
-        source = inspect.getsource(raw)
-    except (OSError, TypeError):
-        code = getattr(raw, "__code__", None)
-        source = hashlib.sha256(code.co_code).hexdigest() if code is not None else repr(raw)
-    closure = {}
-    code = getattr(raw, "__code__", None)
-    for name, cell in zip(getattr(code, "co_freevars", ()), getattr(raw, "__closure__", None) or ()):
-        try:
-            closure[name] = _stable(cell.cell_contents)
-        except ValueError:  # an empty cell
-            closure[name] = None
-    return {"qualname": getattr(raw, "__qualname__", repr(raw)), "source": source, "closure": closure}
-
-
-def _device_name(target_kind: str) -> str:
-    if target_kind == "cuda":
-        try:
-            import torch
-
-            return "cuda:" + torch.cuda.get_device_name()
-        except Exception:
-            return "cuda:unknown"
-    import platform
-
-    return f"cpu:{platform.machine()}"
-
-
-def _json_config(config: dict):
-    try:
-        text = json.dumps(config, sort_keys=True)
-        return text if json.loads(text) == config else None
-    except (TypeError, ValueError):
-        return None
-
-
 # -- the tuner ------------------------------------------------------------------------------
 
 class AutoTuner:
@@ -308,55 +238,32 @@ class AutoTuner:
         return (target or default_target()).kind
 
     def cache_key(self, configs: list) -> str:
-        parts = {
-            "format": CACHE_FORMAT,
-            "function": _function_identity(self.fn),
-            "args": _stable(self.fixed_args),
-            "kwargs": _stable(self.fixed_kwargs),
-            "configs": _stable(configs),
-            "compile": _stable({k: v for k, v in self.compile_args.as_kwargs().items() if k != "verbose"}),
-            "device": _device_name(self._target_kind()),
-        }
-        from .. import __version__
-
-        parts["version"] = __version__
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-    def _cache_path(self, key: str) -> Path:
-        return autotune_cache_dir() / f"{key}.json"
+        return cache.make_key({
+            "function": cache.function_identity(self._factory()),
+            "args": cache.stable(self.fixed_args),
+            "kwargs": cache.stable(self.fixed_kwargs),
+            "configs": cache.stable(configs),
+            "compile": cache.stable({k: v for k, v in self.compile_args.as_kwargs().items() if k != "verbose"}),
+            "device": cache.device_name(self._target_kind()),
+        })
 
     def _load_cached(self, key: str, configs: list):
-        if not _cache_enabled():
-            return None
-        try:
-            record = json.loads(self._cache_path(key).read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, dict) or record.get("format") != CACHE_FORMAT or record.get("config") not in configs:
+        record = cache.load(key)
+        if record is None or record.get("config") not in configs:
             return None
         try:
             kernel = _compile_candidate(self._factory(), self.fixed_args, self.fixed_kwargs, record["config"],
                                         self.compile_args.as_kwargs())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a stale entry: tune again
             return None
         return _label(AutotuneResult(latency=record.get("latency"), config=record["config"],
                                      ref_latency=record.get("ref_latency"), libcode=_source_of(kernel),
                                      func=kernel.prim_func, kernel=kernel, from_cache=True))
 
     def _store(self, key: str, result: AutotuneResult):
-        if not _cache_enabled() or _json_config(result.config) is None:
-            return
-        path = self._cache_path(key)
-        record = {"format": CACHE_FORMAT, "config": result.config, "latency": result.latency,
-                  "ref_latency": result.ref_latency, "function": _function_identity(self.fn)["qualname"],
-                  "device": _device_name(self._target_kind()), "time": time.time()}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # an unwritable cache only costs a re-tune
+        cache.store(key, {"config": result.config, "latency": result.latency, "ref_latency": result.ref_latency,
+                          "function": getattr(self._factory(), "__qualname__", "?"),
+                          "device": cache.device_name(self._target_kind()), "time": time.time()})
 
     def _check_keys(self, configs: list):
         factory = self._factory()
