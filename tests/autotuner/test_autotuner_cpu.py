@@ -50,3 +50,12 @@ def test_tuning_a_cpu_gemm_then_reading_the_cache(cache_dir):
     again = matmul.best(128, 128, 64)
     assert again.from_cache and again.config == result.config
     assert (cache_dir / "autotune").is_dir()
+
+
+def test_selftest_passes_on_this_machine(monkeypatch, tmp_path, capsys):
+    from tilelang.autotuner import selftest
+
+    monkeypatch.setenv("TILELANG_CACHE_DIR", str(tmp_path))
+    assert selftest.main(["--size", "64", "--keep-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "best config" in out and "second run: cache read" in out and out.rstrip().endswith("OK")
