@@ -204,3 +204,17 @@ def test_copies_with_a_per_thread_origin_into_and_out_of_local_arrays():
     y = _compile(main, [1])(x)
     assert torch.equal(y, x.reshape(-1, 4).flip(-1).reshape(-1))
 
+
+
+def test_tile_atomic_add_into_a_point_destination_clips_the_tail():
+    @T.prim_func
+    def main(X: T.Tensor((50, 30), "float32"), S: T.Tensor((30,), "float32")):
+        with T.Kernel(T.ceildiv(30, 16), T.ceildiv(50, 16), threads=64) as (bx, by):
+            f = T.alloc_fragment((16, 16), "float32")
+            T.copy(X[by * 16, bx * 16], f)
+            T.atomic_add(S[bx * 16], f[0, :])  # point destination, tile value (as in split-K epilogues)
+
+    x = torch.randn(50, 30)
+    s = torch.zeros(30)
+    _compile(main)(x, s)
+    assert torch.allclose(s, x[::16].sum(0), atol=1e-6)

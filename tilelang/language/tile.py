@@ -150,9 +150,8 @@ def cumsum(src, dst=None, dim=0, reverse=False):
 
 
 def _atomic(op, dst, value, fn):
-    if isinstance(dst, E.BufferLoad):
-        if isinstance(value, (Buffer, BufferRegion)):
-            raise TileLangTypeError(f"{fn}: a scalar destination needs a scalar value, got the tile {value!r}")
+    is_tile = isinstance(value, BufferRegion) or (isinstance(value, Buffer) and value.memory_scope != "local.var")
+    if isinstance(dst, E.BufferLoad) and not is_tile:
         v = E.cast(E.convert(value), dst.dtype)
         _emit(TOP.Atomic(op, dst.buffer, dst.indices, v))
         return
