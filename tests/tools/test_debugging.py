@@ -129,3 +129,11 @@ def test_show_layouts_names_the_gemm_buffers(capsys):
     text = kernel.show_layouts()
     assert "C_f" in text and "A_s" in text
     assert text == capsys.readouterr().out.rstrip("\n")
+
+
+@requires_cuda_compiler
+def test_print_and_assert_compile_for_the_gpu():
+    printed = tilelang.compile(printing(), out_idx=[1], target="cuda -arch=sm_80").get_kernel_source()
+    assert 'printf("tile' in printed and 'printf("block' in printed
+    asserted = tilelang.compile(asserting(), out_idx=[1], target="cuda -arch=sm_80").get_kernel_source()
+    assert "inputs must be non-negative" in asserted
