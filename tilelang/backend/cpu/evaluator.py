@@ -7,6 +7,8 @@ and `and`/`or` so that a guarded out-of-bounds load is not an error, as on the d
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...errors import DeviceRuntimeError
@@ -87,7 +89,7 @@ class Evaluator:
 
     # -- leaves -------------------------------------------------------------------------
     def _imm(self, e, mask):
-        return values.scalar(e.value, e.dtype)
+        return _constant(e)
 
     def _var(self, e, mask):
         try:
@@ -215,6 +217,14 @@ def _shuffle(kind):
 
 CALLS = {"shfl_xor": _shuffle("xor"), "shfl_down": _shuffle("down"), "shfl_up": _shuffle("up"),
          "shfl_sync": _shuffle("sync")}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _constant(e):
+    """The 0-d array of an IntImm/FloatImm (nodes are immutable, so it is made once)."""
+    value = values.scalar(e.value, e.dtype)
+    value.flags.writeable = False
+    return value
 
 
 def _in_bounds(idx, shape):
