@@ -77,6 +77,8 @@ def _upper(e, ranges):
         a, b = _upper(e.a, ranges), _upper(e.b, ranges)
         if e.op == "+" and a is not None and b is not None:
             return a + b
+        if e.op == "-" and a is not None and isinstance(e.b, E.IntImm):
+            return a - e.b.value
         if e.op == "*" and a is not None and isinstance(e.b, E.IntImm) and e.b.value >= 0 and _nonneg(e.a):
             return a * e.b.value
         if e.op == "%" and isinstance(e.b, E.IntImm):

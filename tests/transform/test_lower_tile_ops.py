@@ -1,0 +1,166 @@
+"""lower_tile_ops and the per-op lowerings, checked on the CUDA they produce."""
+import re
+
+import pytest
+
+import tilelang.language as T
+from tilelang.backend.cuda import lower_to_source
+from tilelang.errors import CompileError
+from tilelang.jit.target import Target
+
+
+def cuda(func, arch="sm_80", **configs):
+    src, sig, lowered, ctx = lower_to_source(func, Target("cuda", arch), {"pass_configs": configs})
+    return src
+
+
+def body_lines(src):
+    return [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("//")]
+
+
+def copy_kernel(M, N, bm, bn, dtype="float16"):
+    @T.prim_func
+    def copy_tiles(A: T.Tensor((M, N), dtype), B: T.Tensor((M, N), dtype)):
+        with T.Kernel(T.ceildiv(N, bn), T.ceildiv(M, bm), threads=128) as (bx, by):
+            S_ = T.alloc_shared((bm, bn), dtype)
+            T.copy(A[by * bm, bx * bn], S_)
+            T.copy(S_, B[by * bm, bx * bn])
+
+    return copy_tiles
+
+
+def test_copy_is_vectorized_and_unguarded_when_tiles_divide():
+    src = cuda(copy_kernel(128, 128, 64, 64))
+    assert src.count("reinterpret_cast<uint4*>") == 2
+    assert "if (" not in src  # every bound is provable
+
+
+def test_copy_guards_the_tail_and_zero_fills():
+    src = cuda(copy_kernel(100, 72, 64, 64))
+    assert "< 100" in src and "< 72" in src
+    assert "half_t(0.0f)" in src  # out-of-bounds loads read zero
+
+
+def test_copy_falls_back_to_scalars_when_rows_are_misaligned():
+    src = cuda(copy_kernel(64, 66, 32, 32, "float32"))  # 66 floats: rows are not 16-byte aligned
+    assert "uint4" not in src and "uint2" in src  # 8-byte aligned rows: pairs
+
+
+def test_disable_vectorize():
+    src = cuda(copy_kernel(128, 128, 64, 64), **{"tir.disable_vectorize": True})
+    assert "reinterpret_cast<uint" not in src
+
+
+@T.prim_func
+def reduce_rows(X: T.Tensor((8, 256), "float32"), Y: T.Tensor((8,), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((8, 256), "float32")
+        s = T.alloc_fragment((8,), "float32")
+        T.copy(X, x)
+        T.reduce_sum(x, s, dim=1)
+        T.copy(s, Y)
+
+
+def test_reduce_uses_shuffles_then_shared_scratch_across_warps():
+    src = cuda(reduce_rows)
+    shuffles = sorted({int(m) for m in re.findall(r"tl::shfl_xor\([^,]+, (\d+)\)", src)})
+    assert shuffles == [1, 2, 4, 8, 16]
+    assert "s_scratch" in src  # 256 columns over 128 threads: the rows span warps
+    assert src.count("__syncthreads();") >= 2
+
+
+@T.prim_func
+def reduce_max_keep(X: T.Tensor((32, 32), "float32"), Y: T.Tensor((32,), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((32, 32), "float32")
+        m = T.alloc_fragment((32,), "float32")
+        T.fill(m, 0.5)
+        T.copy(X, x)
+        T.reduce_max(x, m, dim=1, clear=False)
+        T.copy(m, Y)
+
+
+def test_reduce_clear_false_combines_with_the_old_value():
+    src = cuda(reduce_max_keep)
+    assert re.search(r"m\[0\] = tl::max<float>\(m\[0\], m_red\[0\]\);", src)
+    assert "scratch" not in src  # a row of 32 lives inside one warp
+
+
+@T.prim_func
+def async_pipeline(A: T.Tensor((64, 256), "float16"), B: T.Tensor((64, 32), "float16")):
+    with T.Kernel(1, threads=128) as bx:
+        A_s = T.alloc_shared((64, 32), "float16")
+        acc = T.alloc_fragment((64, 32), "float32")
+        T.clear(acc)
+        for k in T.Pipelined(8, num_stages=2):
+            T.copy(A[0, k * 32], A_s)
+            for i, j in T.Parallel(64, 32):
+                acc[i, j] += A_s[i, j]
+        T.copy(acc, B)
+
+
+def test_pipelined_copies_become_cp_async():
+    src = cuda(async_pipeline)
+    assert "tl::cp_async_16(" in src and "tl::cp_async_commit();" in src
+    assert re.search(r"tl::cp_async_wait<0>\(\);\s*__syncthreads\(\);", src)
+
+
+def tma_kernel():
+    @T.prim_func
+    def tma(A: T.Tensor((256, 64), "float16"), B: T.Tensor((256, 64), "float16")):
+        with T.Kernel(2, threads=256) as bx:
+            A_s = T.alloc_shared((128, 64), "float16")
+            bar = T.alloc_barrier(128)
+            with T.ws(1):
+                T.tma_copy(A[bx * 128:(bx + 1) * 128, 0:64], A_s, barrier=bar)
+                T.mbarrier_arrive(bar)
+            with T.ws(0):
+                T.mbarrier_wait_parity(bar, 0)
+                T.copy(A_s, B[bx * 128, 0])
+
+    return tma
+
+
+def test_tma_copy_on_sm90_is_one_thread_with_a_tensor_map():
+    src = cuda(tma_kernel(), "sm_90a")
+    assert "const __grid_constant__ tl::TmaDescriptor A_desc" in src
+    assert "tl::mbar_expect_tx((&bar[0]), 16384);" in src
+    assert re.search(r"tl::tma_load_2d\(\(&A_s\[0\]\), \(&A_desc\), \(&bar\[0\]\), 0, bx \* 128\);", src)
+    assert "if ((tx >= 128) && (tx < 256))" in src  # T.ws(1)
+
+
+@pytest.mark.parametrize("configs", [{}, {"tl.disable_tma_lower": True}])
+def test_tma_copy_elsewhere_is_a_thread_copy(configs):
+    src = cuda(tma_kernel(), "sm_80" if not configs else "sm_90a", **configs)
+    assert "tma_load" not in src and "TmaDescriptor" not in src
+    assert "mbar_expect_tx" not in src
+    assert "tx * 8 - 1024" in src  # the producer group's own thread index (tx - 128), 8 halves each
+    assert "if (" not in src.split("T.tma_copy")[1].split("T.mbarrier_arrive")[0]  # bounds proven
+
+
+@T.prim_func
+def partial_fragment(A: T.Tensor((64, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((64, 64), "float32")
+        T.clear(x)
+        T.copy(x[0:32, :], A[0:32, :])
+
+
+def test_unsupported_copy_names_the_user_line():
+    with pytest.raises(CompileError) as err:
+        cuda(partial_fragment)
+    assert "test_lower_tile_ops.py" in str(err.value) and "x" in str(err.value)
+
+
+@T.prim_func
+def scalar_atomics(X: T.Tensor((128,), "float32"), Out: T.Tensor((4,), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        tx = T.get_thread_binding()
+        T.atomic_add(Out[tx % 4], X[tx])
+        T.atomic_max(Out[0], X[tx])
+
+
+def test_atomics():
+    lines = body_lines(cuda(scalar_atomics))
+    assert "tl::atomic_add((&Out[tx % 4]), X[tx]);" in lines
+    assert "tl::atomic_max((&Out[0]), X[tx]);" in lines
