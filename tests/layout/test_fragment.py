@@ -181,3 +181,14 @@ def test_primary_picks_one_replica(frag):
         holders = [frag.thread(*idx, rep=k) for k in range(frag.replicate)]
         assert [frag.primary(h, reg) for h in holders] == [True] + [False] * (frag.replicate - 1)
         assert [bool(evaluate(expr, {t: h, r: reg})) for h in holders] == [True] + [False] * (frag.replicate - 1)
+
+
+def test_reference_style_constructors():
+    frag = Fragment((16, 16), forward_thread_fn=lambda i, j: (i % 8) * 4 + j % 4,
+                    forward_index_fn=lambda i, j: [(i // 8) * 4 + j // 4])
+    assert frag.num_threads == 32 and frag.num_registers == 8  # thread extent inferred
+    check_round_trip(frag)
+    rep = Fragment((8,), forward_fn=lambda i, r: (i * 4 + r, [0]), replicate=4)
+    assert rep.thread(2, rep=3) == 11 and rep.replicate == 4
+    with pytest.raises(TileLangValueError, match="forward_thread_fn"):
+        Fragment((8,))

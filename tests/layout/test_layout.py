@@ -144,3 +144,11 @@ def test_bit_matrix_algebra():
     # to_expr on ints agrees with apply
     for x in range(512):
         assert swz.to_expr(x) == swz.apply(x)
+
+
+def test_multi_dim_physical_output():
+    # reference style: fn returns physical coordinates, flattened over their extents
+    layout = Layout((4, 8), lambda i, j: [j // 4, i, j % 4])
+    assert layout.size == 32 and layout.offset(1, 5) == 16 + 4 + 1
+    check_bijective(layout)
+    assert Layout((4,), lambda i: [3 - i]).offset(0) == 3

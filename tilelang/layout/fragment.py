@@ -27,14 +27,17 @@ class Fragment:
     says whether a slot holds an element at all (plans over shapes that do not divide).
     """
 
-    def __init__(self, shape, num_threads: int, fn, inverse_fn=None, replicate: int = 1,
-                 num_registers: int | None = None, covers_fn=None, name: str = "fragment"):
+    def __init__(self, shape, num_threads: int | None = None, fn=None, inverse_fn=None, replicate: int = 1,
+                 num_registers: int | None = None, covers_fn=None, name: str = "fragment", *,
+                 forward_fn=None, forward_thread_fn=None, forward_index_fn=None):
         self.shape = tuple(int(s) for s in shape)
-        self.num_threads = int(num_threads)
         self.replicate = int(replicate)
         self.name = name
-        if any(s <= 0 for s in self.shape) or self.num_threads <= 0 or self.replicate <= 0:
+        if fn is None:
+            fn = _reference_style(forward_fn, forward_thread_fn, forward_index_fn, self.replicate)
+        if any(s <= 0 for s in self.shape) or (num_threads is not None and num_threads <= 0) or self.replicate <= 0:
             raise TileLangValueError(f"bad fragment: shape {self.shape}, {num_threads} threads, replicate {replicate}")
+        self.num_threads = int(num_threads) if num_threads is not None else None
         self._fn = _with_rep(fn, self.num_threads, self.replicate)
         self._inverse_fn = inverse_fn
         self._covers_fn = covers_fn
@@ -42,7 +45,9 @@ class Fragment:
         self._linear = False    # False: not computed yet; None: not linear
         self._inverse = False   # likewise for the inverse bit matrix
         self._slots = None
-        regs = self.tables()[1]
+        threads, regs = self.tables()
+        if self.num_threads is None:  # the reference TileLang infers the thread extent
+            self.num_threads = int(threads.max()) + 1
         self.num_registers = int(num_registers) if num_registers is not None else int(regs.max()) + 1
         self._check()
 
@@ -329,7 +334,32 @@ def _combine(ma: BitMatrix, a, mb: BitMatrix, b):
     return x + y if bits_a & bits_b == 0 else x ^ y
 
 
-def _with_rep(fn, num_threads: int, replicate: int):
+def _reference_style(forward_fn, forward_thread_fn, forward_index_fn, replicate: int):
+    """`fn(*index, rep)` from the reference TileLang's Fragment(shape, forward_fn=...) or
+    (forward_thread_fn=..., forward_index_fn=...); the replica is their last positional argument."""
+    def one(register):
+        if isinstance(register, (list, tuple)):
+            if len(register) != 1:
+                raise TileLangValueError("a fragment's register index must be one value")
+            return register[0]
+        return register
+
+    def call(f, index, rep):
+        return f(*index, rep) if replicate > 1 else f(*index)
+
+    if forward_fn is not None:
+        def fn(*index, rep=0):
+            thread, register = call(forward_fn, index, rep)
+            return thread, one(register)
+    elif forward_thread_fn is not None and forward_index_fn is not None:
+        def fn(*index, rep=0):
+            return call(forward_thread_fn, index, rep), one(forward_index_fn(*index))
+    else:
+        raise TileLangValueError("a Fragment needs fn, forward_fn, or forward_thread_fn with forward_index_fn")
+    return fn
+
+
+def _with_rep(fn, num_threads: int | None, replicate: int):
     """Normalize `fn` to take `rep`; default replicas sit num_threads // replicate apart."""
     try:
         takes_rep = "rep" in inspect.signature(fn).parameters
@@ -339,6 +369,8 @@ def _with_rep(fn, num_threads: int, replicate: int):
         return fn
     if replicate == 1:
         return lambda *index, rep=0: fn(*index)
+    if num_threads is None:
+        raise TileLangValueError("a replicated fragment whose fn takes no `rep` needs num_threads")
     if num_threads % replicate:
         raise TileLangValueError(f"{replicate} replicas do not divide {num_threads} threads")
     stride = num_threads // replicate

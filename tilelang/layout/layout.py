@@ -16,15 +16,18 @@ class Layout:
     `fn(*index)` is written with Python operators so that it serves ints (tests, tables) and
     IR expressions (codegen) alike. Power-of-two layouts that are GF(2)-linear on the bits of
     the row-major index also carry a `BitMatrix` (`linear`), which gives the inverse exactly.
+    As in the reference TileLang, `fn` may return a list of physical coordinates; they are
+    stored row-major over their extents.
     """
 
     def __init__(self, shape, fn, inverse_fn=None, size=None, name: str = "layout"):
         self.shape = tuple(int(s) for s in shape)
         if any(s <= 0 for s in self.shape):
             raise TileLangValueError(f"a layout needs positive static extents, got {self.shape}")
+        fn, physical = _flat_output(fn, self.shape)
         self._fn = fn
         self._inverse_fn = inverse_fn
-        self.size = int(size) if size is not None else prod(self.shape)
+        self.size = int(size) if size is not None else max(prod(self.shape), physical)
         self.name = name
         self._table = None
         self._linear = False  # False: not computed yet; None: not linear
@@ -114,3 +117,22 @@ def _probe_linear(flat_table: np.ndarray, size: int) -> BitMatrix | None:
         return None
     return m
 
+
+def _flat_output(fn, shape):
+    """(fn returning one offset, physical size implied by fn) for fn returning an offset or a
+    list of physical coordinates (flattened row-major over their observed extents)."""
+    probe = fn(*([0] * len(shape)))
+    if not isinstance(probe, (list, tuple)):
+        return fn, 0
+    if len(probe) == 1:
+        return (lambda *i: fn(*i)[0]), 0
+    outs = evaluate_table(lambda *i: tuple(fn(*i)), shape, len(probe))
+    extents = [int(o.max()) + 1 for o in outs]
+
+    def flat(*i):
+        off = 0
+        for c, e in zip(fn(*i), extents):
+            off = off * e + c
+        return off
+
+    return flat, prod(extents)
