@@ -149,3 +149,23 @@ def test_a_hanging_compile_is_given_up_after_the_timeout(fake_backend):
 def test_tuned_kernels_carry_their_config_and_latency(fake_backend):
     result = tuner(configs=[{"delay": 1}]).run()
     assert result.kernel.config == {"delay": 1} and result.kernel.latency == result.latency
+
+
+def test_set_autotune_inputs_supplies_the_tensors(fake_backend):
+    from tilelang.autotuner import get_autotune_inputs, set_autotune_inputs
+
+    seen = []
+
+    def recording_ref(a):
+        seen.append(a.clone())
+        return a * 2
+
+    x = torch.full((64,), 3.0)
+    assert get_autotune_inputs() is None
+    with set_autotune_inputs(x):
+        assert get_autotune_inputs() == [x]
+        t = tuner(configs=[{"delay": 1}, {"delay": 2}])
+        t.set_profile_args(ref_prog=recording_ref, warmup=0, rep=1)
+    assert get_autotune_inputs() is None
+    t.run()
+    assert seen and all(torch.equal(s, x) for s in seen)

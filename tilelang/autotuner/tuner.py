@@ -21,6 +21,7 @@ import time
 
 from ..utils.tensor import TensorSupplyType
 from . import cache
+from .capture import get_autotune_inputs
 from .param import AutotuneResult, CompileArgs, ProfileArgs
 
 _RESERVED = ("pass_configs",)
@@ -212,6 +213,9 @@ class AutoTuner:
                          supply_type: TensorSupplyType = TensorSupplyType.Auto, ref_prog=None, supply_prog=None,
                          rtol: float = 1e-2, atol: float = 1e-2, max_mismatched_ratio: float = 0.01,
                          skip_check: bool = False, manual_check_prog=None, cache_input_tensors: bool = False, **_ignored):
+        captured = get_autotune_inputs()
+        if captured is not None:  # inside `with set_autotune_inputs(...)`: those tensors, for every candidate
+            supply_prog = lambda params, _inputs=tuple(captured): list(_inputs)  # noqa: E731
         self.profile_args = ProfileArgs(warmup=warmup, rep=rep, timeout=timeout, supply_type=supply_type,
                                         ref_prog=ref_prog, supply_prog=supply_prog, rtol=rtol, atol=atol,
                                         max_mismatched_ratio=max_mismatched_ratio, skip_check=skip_check,
