@@ -150,3 +150,13 @@ def test_get_profiler_on_a_cpu_kernel():
     assert isinstance(prof, Profiler)
     prof.assert_allclose(lambda a: a + 1, rtol=0, atol=0)
     assert prof.do_bench(warmup=1, rep=1) > 0
+
+
+def test_get_tensor_supply_makes_tensors_from_parameters():
+    from tilelang.utils.tensor import get_tensor_supply
+
+    params = two_inputs(4).params
+    a = get_tensor_supply(TensorSupplyType.One)(params[0])
+    assert a.shape == (4, 8) and a.dtype == torch.float16 and bool((a == 1).all())
+    with pytest.raises(ValueError, match="parameter A: dimension m is symbolic"):
+        get_tensor_supply()(two_inputs(T.dynamic("m")).params[0])

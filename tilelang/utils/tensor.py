@@ -59,7 +59,8 @@ def random_tensor(shape, dtype, device, supply_type: TensorSupplyType = TensorSu
 
 
 def get_tensor_supply(supply_type: TensorSupplyType = TensorSupplyType.Integer, device=None):
-    """A function `param -> tensor` for Buffer parameters with static shapes."""
+    """A function `param -> tensor` for Buffer parameters with static shapes (on the GPU when
+    there is one, unless `device` says otherwise)."""
 
     def supply(param):
         import torch
@@ -70,7 +71,8 @@ def get_tensor_supply(supply_type: TensorSupplyType = TensorSupplyType.Integer, 
             if not isinstance(value, int):
                 raise ValueError(f"parameter {param.name}: dimension {s!r} is symbolic; give it a value")
             shape.append(value)
-        return random_tensor(shape, param.dtype.torch, device or torch.device("cpu"), supply_type)
+        where = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return random_tensor(shape, param.dtype.torch, where, supply_type)
 
     return supply
 
