@@ -152,3 +152,17 @@ def test_multi_dim_physical_output():
     assert layout.size == 32 and layout.offset(1, 5) == 16 + 4 + 1
     check_bijective(layout)
     assert Layout((4,), lambda i: [3 - i]).offset(0) == 3
+
+
+def test_reference_helpers_take_buffers():
+    from tilelang.ir import expr as E
+    from tilelang.ir.buffer import Buffer
+    from tilelang.ir.dtypes import as_dtype
+    from tilelang.layout import (make_full_bank_swizzled_layout, make_linear_layout,
+                                 make_quarter_bank_swizzled_layout, make_swizzled_layout)
+
+    buf = Buffer("A_s", (E.const(32), E.const(64)), as_dtype("float16"), "shared.dyn")
+    assert make_swizzled_layout(buf).name == "swizzle128B"
+    assert make_full_bank_swizzled_layout(buf).is_equal(swizzled((32, 64), 16, 128))
+    assert make_quarter_bank_swizzled_layout(buf).name == "swizzle32B"
+    assert make_linear_layout(buf[0:32, 0:64]).name == "row_major"  # regions name their buffer

@@ -3,18 +3,14 @@ threads and registers of a block (Fragment). See docs/design-notes.md, "Layout v
 from .fragment import Fragment
 from .layout import Layout
 from .linear import BitMatrix
-from .plans import line_plan, parallel_plan, replicated_rows
+from .plans import broadcast, line_plan, parallel_plan, replicated_rows
 from .shared import best_shared_layout, padded, row_major, stacked, swizzled
-
-
-def make_swizzled_layout(buffer, swizzle_bytes: int | None = None) -> Layout:
-    """The reference TileLang spelling for T.annotate_layout: the best swizzle for a shared buffer."""
-    shape = buffer.static_shape()
-    bits = buffer.dtype.bits
-    if swizzle_bytes is None:
-        return best_shared_layout(shape, bits)
-    return swizzled(shape, bits, swizzle_bytes)
-
+from .compat import (make_full_bank_swizzled_layout, make_fully_replicated_layout_fragment,
+                     make_half_bank_swizzled_layout, make_linear_layout, make_quarter_bank_swizzled_layout,
+                     make_swizzled_layout, make_wgmma_swizzled_layout)
 
 __all__ = ["Layout", "Fragment", "BitMatrix", "row_major", "padded", "swizzled", "stacked",
-           "best_shared_layout", "make_swizzled_layout", "parallel_plan", "line_plan", "replicated_rows"]
+           "best_shared_layout", "parallel_plan", "line_plan", "replicated_rows", "broadcast",
+           "make_swizzled_layout", "make_wgmma_swizzled_layout", "make_full_bank_swizzled_layout",
+           "make_half_bank_swizzled_layout", "make_quarter_bank_swizzled_layout", "make_linear_layout",
+           "make_fully_replicated_layout_fragment"]

@@ -103,7 +103,7 @@ def replicated_rows(fragment: Fragment, dim: int) -> Fragment:
     for candidate in (parallel_plan(out_shape, T, 1, replicate_small=False), parallel_plan(out_shape, T, 1)):
         if _holds_rows(fragment, dim, candidate):
             return candidate
-    return _broadcast(out_shape, T)
+    return broadcast(out_shape, T)
 
 
 def _holds_rows(src: Fragment, dim: int, dst: Fragment) -> bool:
@@ -126,7 +126,7 @@ def _holds_rows(src: Fragment, dim: int, dst: Fragment) -> bool:
     return True
 
 
-def _broadcast(shape, num_threads: int) -> Fragment:
+def broadcast(shape, num_threads: int) -> Fragment:
     """Every thread holds the whole tile (always correct, the fallback for irregular layouts)."""
     shape = tuple(shape)
     return Fragment(shape, num_threads, lambda *i, rep=0: (rep, flatten(i, shape)),
