@@ -333,3 +333,18 @@ def test_tile_ops_shared_by_two_warp_groups_run_once():
 
     a = torch.randn(16, 16)
     assert torch.allclose(_compile(main, [1])(a), 2 * a @ a, atol=1e-4)
+
+
+def test_sync_grid_orders_every_block_after_every_other():
+    @T.prim_func
+    def main(X: T.Tensor((4, 32), "float32"), Y: T.Tensor((4, 32), "float32"), Tmp: T.Tensor((4, 32), "float32")):
+        with T.Kernel(4, threads=32) as bx:
+            tx = T.get_thread_binding()
+            Tmp[bx, tx] = X[bx, tx] * 2.0
+            T.sync_grid()
+            Y[bx, tx] = Tmp[3 - bx, tx]  # written by another block before the grid barrier
+
+    x = torch.randn(4, 32)
+    y = torch.zeros(4, 32)
+    _compile(main)(x, y, torch.zeros(4, 32))
+    assert torch.equal(y, (x * 2).flip(0))

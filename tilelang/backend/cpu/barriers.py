@@ -69,3 +69,36 @@ class BarrierSet:
     def complete_tx(self, buffer, index: int, nbytes: int) -> None:
         self.get(buffer, index).complete_tx(nbytes)
         self.progress += 1
+
+
+class GridBarrier:
+    """T.sync_grid across blocks that run cooperatively: `count` arrivals end a generation."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.arrived = 0
+        self.generation = 0
+        self.progress = 0
+
+    def arrive(self) -> int:
+        generation = self.generation
+        self.arrived += 1
+        self.progress += 1
+        if self.arrived == self.count:
+            self.arrived = 0
+            self.generation += 1
+        return generation
+
+    def passed(self, generation: int) -> bool:
+        return self.generation > generation
+
+
+class TotalProgress:
+    """The progress of many barrier sets together, for a scheduler over several blocks."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    @property
+    def progress(self) -> int:
+        return sum(p.progress for p in self.parts)

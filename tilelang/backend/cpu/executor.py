@@ -51,6 +51,7 @@ class BlockExecutor(Evaluator):
         self.thread_tags: dict = {}  # "threadIdx.x" -> its Var, for T.thread_binding loops
         self.group = None  # the warp group, when each runs as its own executor
         self.ws_leads: list = []  # per enclosing T.ws: does this executor run its tile ops
+        self.grid_barrier = None  # set when the blocks run cooperatively (T.sync_grid)
 
     def block_text(self) -> str:
         return self.block
@@ -61,19 +62,22 @@ class BlockExecutor(Evaluator):
 
     # -- driving ------------------------------------------------------------------------
     def run_block(self, body, groups=None) -> None:
-        """Run the body for all threads, or (groups: executors, one per warp group) cooperatively."""
+        for waiting in self.block_run(body, groups):
+            raise deadlock(waiting, self.block_text())
+
+    def block_run(self, body, groups=None):
+        """Run the body for all threads, or (groups: executors, one per warp group) cooperatively;
+        yields the waiting statement while every thread is blocked."""
         gens = [self.run(body, None)] if groups is None else \
             [g.run(body, g.lanes // WARP_GROUP_SIZE == n) for n, g in enumerate(groups)]
-        for waiting in interleave(self.barriers, gens):
-            raise DeviceRuntimeError(
-                f"deadlock in {self.block_text()}: threads wait on an mbarrier whose phase never completes "
-                "(every other thread is finished or waiting too)", waiting.span)
+        yield from interleave(self.barriers, gens)
 
     def for_warp_group(self, n: int) -> "BlockExecutor":
         """An executor for warp group n: its own loop variables, the block's memory."""
         ex = BlockExecutor(dict(self.env), self.storage, self.lanes, self.barriers, self.block)
         ex.thread_tags = self.thread_tags
         ex.group = n
+        ex.grid_barrier = self.grid_barrier
         return ex
 
     def leads_tile_ops(self) -> bool:
@@ -325,9 +329,10 @@ class BlockExecutor(Evaluator):
             yield s
 
     def _sync_grid(self, s, call, mask):
-        raise DeviceRuntimeError("T.sync_grid cannot run on the CPU backend: it runs blocks one after another",
-                                 s.span)
-        yield
+        """Wait until every block of the grid has arrived here."""
+        generation = self.grid_barrier.arrive()
+        while not self.grid_barrier.passed(generation):
+            yield s
 
 
 @functools.lru_cache(maxsize=4096)
@@ -338,6 +343,12 @@ def _free_names(loop) -> tuple:
     names = {n for n in found if isinstance(n, E.Var) and n not in own}
     names |= {n.buffer for n in found if not isinstance(n, E.Var)}
     return tuple(names)
+
+
+def deadlock(waiting, where: str) -> DeviceRuntimeError:
+    return DeviceRuntimeError(
+        f"deadlock in {where}: threads wait on a barrier that never completes "
+        "(every other thread is finished or waiting too)", waiting.span)
 
 
 def interleave(barriers, gens):

@@ -1,7 +1,8 @@
 """Running a kernel launch over its grid.
 
 Blocks run one after another, each with fresh shared memory, fragments, per-thread buffers
-and barriers. Thread-level kernels (no block-wide tiles, T.Parallel or barriers) run many
+and barriers (all alive at once, interleaved at their waits, when the kernel uses
+T.sync_grid). Thread-level kernels (no block-wide tiles, T.Parallel or barriers) run many
 blocks at once instead: every thread of every block is a lane, and shared buffers get an
 axis per block.
 """
@@ -17,9 +18,9 @@ from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
 from ...ir.visitor import collect
-from .barriers import BarrierSet
+from .barriers import BarrierSet, GridBarrier, TotalProgress
 from .evaluator import LANE_SCOPES, Evaluator
-from .executor import BlockExecutor
+from .executor import BlockExecutor, deadlock, interleave
 
 _TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
 MAX_LANES = 1 << 16  # lanes per step when blocks run together
@@ -42,6 +43,9 @@ def _run_one_by_one(launch, env, storage, grid, shapes):
     lanes = np.arange(num_threads, dtype=np.int32)
     thread_values = _split(lanes, launch.threads)
     num_groups = -(-num_threads // WARP_GROUP_SIZE) if _warp_specialized(launch.body) else 1
+    cooperative = bool(collect(launch.body, lambda n: isinstance(n, E.Call) and n.name == "sync_grid"))
+    grid_barrier = GridBarrier(int(np.prod(grid)) * num_groups) if cooperative else None
+    blocks = []
     for block in itertools.product(*(range(n) for n in reversed(grid))):
         block = tuple(reversed(block))  # blockIdx.x varies fastest
         block_env = dict(env)
@@ -57,8 +61,16 @@ def _run_one_by_one(launch, env, storage, grid, shapes):
         text = "block " + ", ".join(f"{v.name}={b}" for v, b in zip(launch.block_vars, block))
         ex = BlockExecutor(block_env, block_storage, lanes, barriers, text)
         ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
+        ex.grid_barrier = grid_barrier
         groups = [ex.for_warp_group(n) for n in range(num_groups)] if num_groups > 1 else None
-        ex.run_block(launch.body, groups)
+        if not cooperative:
+            ex.run_block(launch.body, groups)
+        else:
+            blocks.append((ex, ex.block_run(launch.body, groups)))
+    if cooperative:  # every block is alive at once, interleaved at its waits
+        progress = TotalProgress([ex.barriers for ex, _ in blocks] + [grid_barrier])
+        for waiting in interleave(progress, [gen for _, gen in blocks]):
+            raise deadlock(waiting, "the grid")
 
 
 def _run_together(launch, env, storage, grid, shapes):
