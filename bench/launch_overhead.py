@@ -98,7 +98,7 @@ def main() -> list[dict]:
          "ratio": ours / ref, "unit": "us/call (host)"},
         {"benchmark": "launch overhead: argument packing only", "ours": pack, "reference": None, "ratio": None,
          "unit": "us/call (host)"},
-        {"benchmark": "launch overhead: driver.Launcher call only (ctypes cuLaunchKernel)", "ours": driver_only,
+        {"benchmark": "launch overhead: driver.Launcher call only (ctypes cuLaunchKernelEx)", "ours": driver_only,
          "reference": None, "ratio": None, "unit": "us/call (host)"},
     ]
     kernel = tilelang_add()
