@@ -218,3 +218,18 @@ def test_tile_atomic_add_into_a_point_destination_clips_the_tail():
     s = torch.zeros(30)
     _compile(main)(x, s)
     assert torch.allclose(s, x[::16].sum(0), atol=1e-6)
+
+
+def test_serial_loop_inside_parallel_with_a_trip_count_per_iteration():
+    @T.prim_func
+    def main(A: T.Tensor((16,), "float32"), Y: T.Tensor((16,), "float32")):
+        with T.Kernel(1, threads=32) as bx:
+            acc = T.alloc_fragment((16,), "float32")
+            T.clear(acc)
+            for i in T.Parallel(16):
+                for k in T.serial(i + 1):
+                    acc[i] += A[k]
+            T.copy(acc, Y)
+
+    a = torch.randn(16)
+    assert torch.allclose(_compile(main, [1])(a), a.cumsum(0), atol=1e-5)

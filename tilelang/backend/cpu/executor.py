@@ -180,8 +180,8 @@ class BlockExecutor(Evaluator):
                 self.env[var] = dtype(lo + n * step)
                 yield from self.run(s.body, mask)
             return
-        # per-lane trip counts: run to the longest, each lane while it is in range
-        count = np.broadcast_to(extent, self.lanes.shape)
+        # a trip count per thread (or T.Parallel iteration): run to the longest, each while in range
+        count = np.asarray(extent)
         for n in range(int(np.max(count)) if count.size else 0):
             live = mask_and(mask, n < count)
             if not np.any(live):
