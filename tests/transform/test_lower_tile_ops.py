@@ -164,3 +164,21 @@ def test_atomics():
     lines = body_lines(cuda(scalar_atomics))
     assert "tl::atomic_add((&Out[tx % 4]), X[tx]);" in lines
     assert "tl::atomic_max((&Out[0]), X[tx]);" in lines
+
+
+@T.prim_func
+def scan_fragment(A: T.Tensor((16, 64), "float32"), B: T.Tensor((16, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        f = T.alloc_fragment((16, 64), "float32")
+        T.copy(A, f)
+        T.cumsum(f, dim=1, reverse=True)
+        T.copy(f, B)
+
+
+def test_cumsum_of_a_fragment_scans_through_shared_memory():
+    src = cuda(scan_fragment)
+    assert "float* f_scan = reinterpret_cast<float*>(tl_smem + 0);" in src
+    scan = src.split("for (int k = 0; k < 64; ++k)")[1]
+    assert "f_scan[(it * 128 + tx) % 16 * 64 - k + 63]" in scan  # reverse: from the end of each row
+    before, after = src.split("for (int k = 0; k < 64; ++k)")
+    assert before.rstrip().count("__syncthreads();") == 1 and "__syncthreads();" in after

@@ -64,11 +64,13 @@ class LowerContext:
     def var(self, name: str, dtype=int32) -> E.Var:
         return E.Var(dtype, name)
 
-    def alloc(self, name: str, shape, dtype, scope: str) -> Buffer:
-        """A buffer created by lowering (scratch, accumulators); lands in the kernel's allocations."""
+    def alloc(self, name: str, shape, dtype, scope: str, lowered: bool = True) -> Buffer:
+        """A buffer created by lowering (scratch, accumulators); lands in the kernel's allocations.
+        lowered=False: an n-d tile like the user's (row-major), for lowerings built from other ops."""
         buf = Buffer(name, tuple(E.const(s) if isinstance(s, int) else s for s in shape), dtype, scope)
         self.new_allocations.append(buf)
-        self.lowered[buf] = buf  # already in lowered form
+        if lowered:
+            self.lowered[buf] = buf
         return buf
 
     # -- access lowering -----------------------------------------------------------------------

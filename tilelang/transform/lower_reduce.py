@@ -153,7 +153,7 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
     (shared tiles) — simple and correct; fragments go through a shared staging copy."""
     src, dst = op.src.buffer, op.dst.buffer
     if src.memory_scope == "local.fragment" or dst.memory_scope == "local.fragment":
-        raise CompileError("T.cumsum on fragments is not supported by the CUDA backend yet; use shared buffers")
+        return _cumsum_through_shared(op, ctx)
     shape = [int(e.value) for e in op.src.extents]
     dim = op.dim if op.dim >= 0 else op.dim + len(shape)
     lines = int(np.prod(shape)) // shape[dim]
@@ -182,6 +182,21 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
     per = -(-lines // ctx.num_threads)
     inner = S.IfThenElse(it * ctx.num_threads + t < lines, _subst(loop, line, it * ctx.num_threads + t))
     return S.seq([sync_group(ctx), S.For(it, E.const(0), E.const(per), "unroll", inner), sync_group(ctx)])
+
+
+def _cumsum_through_shared(op, ctx):
+    """Fragments scan through a row-major shared staging tile: copy in, scan, copy out."""
+    from ..ir.buffer import BufferRegion
+    from .lower_copy import lower_copy
+
+    shape = [int(e.value) for e in op.src.extents]
+    stage = ctx.alloc(f"{op.src.buffer.name}_scan", shape, op.dst.buffer.dtype, "shared.dyn", lowered=False)
+    full = BufferRegion.full(stage)
+    return S.seq([
+        lower_copy(TOP.Copy(op.src, full, span=op.span), ctx),
+        lower_cumsum(TOP.CumSum(full, full, op.dim, op.reverse, span=op.span), ctx),
+        lower_copy(TOP.Copy(full, op.dst, span=op.span), ctx),
+    ])
 
 
 def _subst(stmt, var, value):

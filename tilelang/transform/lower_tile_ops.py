@@ -55,7 +55,7 @@ class _LowerTileOps(Mutator):
                 ctx.ranges[v] = int(n)
         body = self.visit(k.body)
         body = _Flatten(ctx).visit(body)
-        allocations = tuple(ctx.storage(b) for b in k.allocations) + tuple(ctx.new_allocations)
+        allocations = tuple(ctx.storage(b) for b in k.allocations + tuple(ctx.new_allocations))
         return S.KernelLaunch(k.grid, k.threads, k.block_vars, k.thread_vars, body, allocations,
                               dict(k.annotations), span=k.span)
 
