@@ -49,6 +49,9 @@ def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
     if src.buffer.memory_scope == "local.fragment":
         frag = ctx.fragment(src.buffer)
         if tuple(int(s) for s in frag.shape) == tuple(e.value for e in extents) and all(E.is_const(m, 0) for m in src.mins):
+            if frag.replicate > 1:  # one atomic per element: only the first replica's thread
+                owner = frag.thread(*vars_)
+                body = S.IfThenElse(E.binary("==", owner if isinstance(owner, E.Expr) else E.const(owner), ctx.thread), body)
             return lower_iterations(vars_, extents, body, ctx, frag, span=op.span)
         raise CompileError(f"a tile atomic from part of the fragment {src.buffer.name} is not supported")
     plan = Striped([e.value for e in extents], ctx.num_threads)
