@@ -79,11 +79,22 @@ def _line(span, prefix=", line ") -> str:
 
 def infer_layouts(func: PrimFunc, target=None) -> LayoutMap:
     """The LayoutMap of every kernel in `func` (see the module docstring)."""
-    arch = getattr(target, "arch", None) if target is not None and not isinstance(target, str) else target
+    arch = _arch_of(target)
     result = LayoutMap()
     for kernel in _kernels(func.body):
         _Inference(kernel, arch, result).run()
     return result
+
+
+def _arch_of(target):
+    """'sm_80' from a Target, 'cuda -arch=sm_80' or 'sm_80'; None when unknown."""
+    if target is None or not isinstance(target, str):
+        return getattr(target, "arch", None)
+    for word in target.split():
+        word = word[len("-arch="):] if word.startswith("-arch=") else word
+        if word.startswith("sm_"):
+            return word
+    return None
 
 
 # ---------------------------------------------------------------------------------- sites
