@@ -161,3 +161,18 @@ def test_sm90_primitives_absent_on_sm80(compiler):
     # sm_90 features are guarded, so using one on sm_80 is a clear "undefined" error, not bad PTX
     with pytest.raises(toolchain.CudaBuildError, match="identifier \"stmatrix_x1\" is undefined"):
         toolchain.build_cuda(COMMON + SM90, "sm_80", compiler=compiler, name="guarded")
+
+
+def test_every_header_function_is_used_above():
+    # a primitive added to tl.cuh without a use here would escape the compile checks
+    import re
+    from pathlib import Path
+
+    header = (Path(toolchain.INCLUDE_DIR) / "tl.cuh").read_text()
+    names = set(re.findall(r"TL_DEVICE(?:\s+static)?\s+[\w:<>]+[\s*&]+(\w+)\s*\(", header))
+    assert len(names) > 100
+    used_through_others = {"atomic_update16", "atomic_update32", "shuffle_words", "warp_allreduce", "smem_ptr",
+                           "from_bits", "operator", "ss", "rs"}
+    kernels = COMMON + SM90 + sm90a_kernel()
+    unused = sorted(n for n in names - used_through_others if not re.search(rf"\b{n}\b", kernels))
+    assert unused == []
