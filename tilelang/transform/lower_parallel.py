@@ -78,10 +78,14 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
     if plan is not None:
         body = plan.rewrite(body)
     num_registers = frag.num_registers
+    thread_guard = None
     if not isinstance(frag, Striped) and not frag.is_dense():
         cover = frag.covers(ctx.thread, reg)
         if cover is not True:
-            body = S.IfThenElse(_expr(cover) if not isinstance(cover, bool) else E.const(cover), body, span=span)
+            cover = _expr(cover) if not isinstance(cover, bool) else E.const(cover)
+            thread_guard = _register_free(cover, reg, frag.num_registers)
+            if thread_guard is None:
+                body = S.IfThenElse(cover, body, span=span)
     if plan is not None and plan.constant_tables:
         stmts = []
         for r in range(num_registers):
@@ -99,11 +103,37 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
             out = substitute(out, {reg: E.const(0)})
         else:
             out = S.For(reg, E.const(0), E.const(num_registers), "unroll", out, span=span)
+    if thread_guard is not None:
+        out = S.IfThenElse(thread_guard, out, span=span)
     if frag.num_threads < ctx.num_threads:
         out = S.IfThenElse(ctx.thread < frag.num_threads, out, span=span)
     elif frag.num_threads > ctx.num_threads:
         raise CompileError(f"a loop planned over {frag.num_threads} threads runs in a group of {ctx.num_threads}", span)
     return out
+
+
+def _register_free(cond, reg, num_registers):
+    """`cond` when it is the same for every register value (then it guards the loop once)."""
+    if not _uses(cond, reg):
+        return cond
+    from ..arith import simplify
+    from ..ir.structural import structural_key
+
+    first, key = None, None
+    for r in range(num_registers):
+        c = simplify(substitute(cond, {reg: E.const(r)}))
+        k = structural_key(c)
+        if first is None:
+            first, key = c, k
+        elif k != key:
+            return None
+    return first if not _uses(first, reg) else None
+
+
+def _uses(e, var) -> bool:
+    from ..ir.visitor import collect
+
+    return bool(collect(e, lambda n: n is var))
 
 
 def _expr(x):
