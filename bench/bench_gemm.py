@@ -19,9 +19,11 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads)
     "128x256x32_s3": (128, 256, 32, 3, 256),
     "128x256x32_s4": (128, 256, 32, 4, 256),
     "128x256x64_s3": (128, 256, 64, 3, 256),
+    "128x256x64_s4": (128, 256, 64, 4, 256),
     "256x128x32_s3": (256, 128, 32, 3, 256),
     "128x128x32_s4": (128, 128, 32, 4, 128),
     "128x128x64_s3": (128, 128, 64, 3, 128),
+    "128x128x64_s4": (128, 128, 64, 4, 128),
 }
 DEFAULT = "128x256x32_s3"
 
@@ -129,6 +131,9 @@ def sass_summary(config: str, arch: str = "sm_90a", size: int = 8192) -> str:
     opcode = re.compile(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z0-9_.]+)")
     ops = collections.Counter(m.group(1).split(".")[0] for m in opcode.finditer(sass))
     regs = re.findall(r"Used \d+ registers.*", log.stderr)
+    if os.environ.get("SASS_DUMP"):
+        with open(os.path.join(os.environ["SASS_DUMP"], f"sass_{config}.txt"), "w") as f:
+            f.write(sass)
     return f"{config} {arch}: {regs} total {sum(ops.values())} " + " ".join(f"{k}={v}" for k, v in ops.most_common(25))
 
 

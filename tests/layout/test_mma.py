@@ -269,3 +269,45 @@ def test_gemm_layouts_errors_name_the_line():
     c3 = _buf("C_f", (64, 64), "float32", "local.fragment")
     with pytest.raises(LoweringError, match="shared memory"):
         gemm_layouts(Gemm(_region(g), _region(b), _region(c3), span=SPAN), 128)
+
+
+# ------------------------------------------------------------------ tl_gemm.cuh's hoisted lane offsets
+def cpp_row_stride(cols, swizzle_bytes, elem_bytes):
+    return cols if swizzle_bytes == 0 else swizzle_bytes // elem_bytes
+
+
+def cpp_advance_col(rows, swizzle_bytes, elem_bytes, off, dc):
+    if swizzle_bytes == 0:
+        return off + dc
+    atom = swizzle_bytes // elem_bytes
+    return (off ^ (dc % atom)) + (dc // atom) * (rows * atom)
+
+
+@pytest.mark.parametrize("rows,cols,bits", [(128, 32, 16), (64, 64, 16), (64, 128, 16), (32, 256, 16),
+                                            (64, 16, 16), (64, 64, 8), (64, 24, 16), (32, 32, 32)])
+def test_operand_offsets_decompose(rows, cols, bits):
+    """OperandA/OperandB compute one lane offset and add per-step constants (advance_col along
+    the stored row, row_stride per 8 rows); that must equal the direct SmemLayout offset."""
+    eb = bits // 8
+    e = 16 // eb
+    sw = swizzle_bytes_for(cols, bits)
+    layout = shared_operand_layout((rows, cols), bits)
+    rs = cpp_row_stride(cols, sw, eb)
+    kk = 2 * e
+    for row0 in range(0, rows, 16):
+        for lane in range(32):
+            # rows run along the stored row: row0 + lane % 16 (+ 16 mi), cols (lane >> 4) * E + ki * KK
+            base = layout.offset(row0 + (lane & 15), (lane >> 4) * e)
+            for mi in range((rows - row0) // 16):
+                for ki in range(cols // kk):
+                    got = cpp_advance_col(rows, sw, eb, base, ki * kk) + mi * 16 * rs
+                    assert got == layout.offset(row0 + mi * 16 + (lane & 15), ki * kk + (lane >> 4) * e)
+    if bits != 16:
+        return
+    for c0 in range(0, cols, 16):
+        for lane in range(32):
+            # the .trans form: stored rows are k (lane part + 16 ki), columns fixed per lane
+            base = layout.offset(((lane >> 4) << 3) + (lane & 7), c0 + ((lane >> 3) & 1) * 8)
+            for ki in range(rows // 16):
+                assert base + ki * 16 * rs == layout.offset(ki * 16 + ((lane >> 4) << 3) + (lane & 7),
+                                                            c0 + ((lane >> 3) & 1) * 8)

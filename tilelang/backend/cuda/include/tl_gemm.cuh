@@ -48,6 +48,21 @@ struct SmemLayout {
   // Rows start 16-byte aligned: ldmatrix can read them.
   template <typename T>
   __host__ __device__ static constexpr bool rows_aligned() { return SwizzleBytes != 0 || (Cols * int(sizeof(T))) % 16 == 0; }
+  // Elements between rows r and r + 8 of one column block: offset(r + 8 j, c) = offset(r, c) +
+  // 8 j * row_stride (the swizzle repeats every 8 rows).
+  template <typename T>
+  __host__ __device__ static constexpr int row_stride() { return SwizzleBytes == 0 ? Cols : SwizzleBytes / int(sizeof(T)); }
+  // offset(r, c + dc) from off = offset(r, c), for c < the swizzle width and dc a multiple of
+  // 32 bytes whose bits are clear in c (then c + dc = c ^ dc inside the swizzled row).
+  template <typename T>
+  TL_DEVICE static int advance_col(int off, int dc) {
+    if constexpr (SwizzleBytes == 0) {
+      return off + dc;
+    } else {
+      constexpr int kAtom = SwizzleBytes / int(sizeof(T));
+      return (off ^ (dc % kAtom)) + (dc / kAtom) * (Rows * kAtom);
+    }
+  }
 };
 
 namespace gemm_detail {
@@ -95,66 +110,128 @@ template <typename T> TL_DEVICE void set_part(uint32_t& w, int p, T v) {
   }
 }
 
-// A operand registers of the atom rows [row0, row0 + 16) at k step ki. Register j of the
-// m16 x kK atom holds P = 4 / sizeof(T) elements of row g + 8 (j % 2) at
-// k = P t + (kK / 2)(j / 2) + p: ldmatrix when the stored rows run along k (or .trans for
-// 16-bit types), element loads otherwise. LA is the SmemLayout of the stored tile.
-template <bool Trans, typename LA, int KK, typename T>
-TL_DEVICE void load_a(uint32_t* a, const T* A, int row0, int ki, int lane) {
-  constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes;
-  if constexpr (!Trans && LA::template rows_aligned<T>()) {
-    ldmatrix_x4(a, A + LA::template offset<T>(row0 + (lane & 15), ki * KK + (lane >> 4) * E));
-  } else if constexpr (Trans && Bytes == 2 && LA::template rows_aligned<T>()) {
-    ldmatrix_x4_trans(a, A + LA::template offset<T>(ki * KK + ((lane >> 4) << 3) + (lane & 7),
-                                                     row0 + ((lane >> 3) & 1) * 8));
-  } else {
-    const int g = lane >> 2, t = lane & 3;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-#pragma unroll
-      for (int p = 0; p < P; ++p) {
-        int row = row0 + g + 8 * (j & 1), k = ki * KK + P * t + (KK / 2) * (j >> 1) + p;
-        set_part(a[j], p, A[Trans ? LA::template offset<T>(k, row) : LA::template offset<T>(row, k)]);
-      }
-    }
-  }
+// An int the compiler may not look into: keeps lane offsets loop-invariant (hoisted out of
+// the caller's k loop) instead of being folded with the stage offset of the operand pointer.
+TL_DEVICE int opaque(int x) {
+  asm("" : "+r"(x));
+  return x;
 }
 
-// B operand registers of the n8 atoms at col0 and col0 + 8 (Pair) or col0 alone, at k step
-// ki. Register j of an n8 x kK atom holds P elements of column g at k = P t + (kK / 2) j + p.
-template <bool Trans, typename LB, int KK, bool Pair, typename T>
-TL_DEVICE void load_b(uint32_t* b0, uint32_t* b1, const T* B, int col0, int ki, int lane) {
-  constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes;
-  constexpr bool kLdmatrix = LB::template rows_aligned<T>() && (Trans || Bytes == 2);
-  if constexpr (kLdmatrix) {
-    // Trans: stored (N, K), rows run along k; else stored (K, N), read transposed.
-    const T* p = Trans ? B + LB::template offset<T>(col0 + ((lane >> 4) << 3) + (lane & 7), ki * KK + ((lane >> 3) & 1) * E)
-                       : B + LB::template offset<T>(ki * KK + ((lane >> 3) & 1) * 8 + (lane & 7), col0 + ((lane >> 4) << 3));
-    if constexpr (Pair) {
-      uint32_t r[4];
-      if constexpr (Trans) ldmatrix_x4(r, p);
-      else ldmatrix_x4_trans(r, p);
-      b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
-    } else {
-      if constexpr (Trans) ldmatrix_x2(b0, p);
-      else ldmatrix_x2_trans(b0, p);
+// ldmatrix on 32-bit shared-window addresses (byte offsets added to smem_ptr of the tile).
+TL_DEVICE void ldsm_x4(uint32_t* d, uint32_t addr, bool trans) {
+  if (trans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3]) : "r"(addr));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3]) : "r"(addr));
+}
+TL_DEVICE void ldsm_x2(uint32_t* d, uint32_t addr, bool trans) {
+  if (trans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];" : "=r"(d[0]), "=r"(d[1]) : "r"(addr));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];" : "=r"(d[0]), "=r"(d[1]) : "r"(addr));
+}
+
+// The A operand of one warp: rows [row0, row0 + MI * 16) of op(A). Register j of the m16 x kK
+// atom holds P = 4 / sizeof(T) elements of row g + 8 (j % 2) at k = P t + (kK / 2)(j / 2) + p.
+// ldmatrix when the stored rows run along k (.trans for 16-bit types stored (K, M)), element
+// loads otherwise. Lane offsets are computed once; steps add constants.
+template <bool Trans, typename LA, int KK, int MI, typename T>
+struct OperandA {
+  static constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes, RS = LA::template row_stride<T>();
+  static constexpr bool kRows = !Trans && LA::template rows_aligned<T>();               // ldmatrix
+  static constexpr bool kCols = Trans && Bytes == 2 && LA::template rows_aligned<T>();  // ldmatrix.trans
+  int off[kCols ? MI : 1];
+  int row0, lane;
+
+  TL_DEVICE OperandA(int row0_, int lane_) : row0(row0_), lane(lane_) {
+    if constexpr (kRows) {
+      off[0] = opaque(LA::template offset<T>(row0 + (lane & 15), (lane >> 4) * E));
+    } else if constexpr (kCols) {
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+        off[mi] = opaque(LA::template offset<T>(((lane >> 4) << 3) + (lane & 7), row0 + mi * 16 + ((lane >> 3) & 1) * 8));
     }
-  } else {
-    const int g = lane >> 2, t = lane & 3;
+  }
+
+  TL_DEVICE void load(uint32_t* a, const T* A, uint32_t base, int mi, int ki) const {
+    if constexpr (kRows) {
+      ldsm_x4(a, base + (LA::template advance_col<T>(off[0], ki * KK) + mi * 16 * RS) * Bytes, false);
+    } else if constexpr (kCols) {
+      ldsm_x4(a, base + (off[mi] + ki * KK * RS) * Bytes, true);
+    } else {
+      const int g = lane >> 2, t = lane & 3;
 #pragma unroll
-    for (int half = 0; half < (Pair ? 2 : 1); ++half) {
-      uint32_t* b = half ? b1 : b0;
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
+      for (int j = 0; j < 4; ++j) {
 #pragma unroll
         for (int p = 0; p < P; ++p) {
-          int n = col0 + half * 8 + g, k = ki * KK + P * t + (KK / 2) * j + p;
-          set_part(b[j], p, B[Trans ? LB::template offset<T>(n, k) : LB::template offset<T>(k, n)]);
+          int row = row0 + mi * 16 + g + 8 * (j & 1), k = ki * KK + P * t + (KK / 2) * (j >> 1) + p;
+          set_part(a[j], p, A[Trans ? LA::template offset<T>(k, row) : LA::template offset<T>(row, k)]);
         }
       }
     }
   }
-}
+};
+
+// The B operand of one warp: columns [col0, col0 + NI * 8) of op(B). Register j of an n8 x kK
+// atom holds P elements of column g at k = P t + (kK / 2) j + p.
+template <bool Trans, typename LB, int KK, int NI, typename T>
+struct OperandB {
+  static constexpr int Bytes = sizeof(T), E = 16 / Bytes, P = 4 / Bytes, RS = LB::template row_stride<T>();
+  static constexpr int NP = (NI + 1) / 2;  // ldmatrix.x4 pairs (the last one an .x2 when NI is odd)
+  static constexpr bool kRows = Trans && LB::template rows_aligned<T>();                // stored (N, K)
+  static constexpr bool kCols = !Trans && Bytes == 2 && LB::template rows_aligned<T>(); // stored (K, N)
+  int off[kCols ? NP : 1];
+  int col0, lane;
+
+  TL_DEVICE OperandB(int col0_, int lane_) : col0(col0_), lane(lane_) {
+    if constexpr (kRows) {
+      off[0] = opaque(LB::template offset<T>(col0 + ((lane >> 4) << 3) + (lane & 7), ((lane >> 3) & 1) * E));
+    } else if constexpr (kCols) {
+#pragma unroll
+      for (int p = 0; p < NP; ++p)
+        off[p] = opaque(LB::template offset<T>(((lane >> 3) & 1) * 8 + (lane & 7), col0 + p * 16 + ((lane >> 4) << 3)));
+    }
+  }
+
+  // Registers of the n8 atoms 2p and 2p + 1 (only 2p when it is the last of an odd NI).
+  TL_DEVICE void load_pair(uint32_t (&b)[NI][2], const T* B, uint32_t base, int p, int ki) const {
+    const bool pair = 2 * p + 1 < NI;
+    if constexpr (kRows || kCols) {
+      uint32_t addr = kRows ? base + (LB::template advance_col<T>(off[0], ki * KK) + p * 16 * RS) * Bytes
+                            : base + (off[kCols ? p : 0] + ki * KK * RS) * Bytes;
+      if (pair) {
+        uint32_t r[4];
+        ldsm_x4(r, addr, kCols);
+        b[2 * p][0] = r[0], b[2 * p][1] = r[1], b[2 * p + 1][0] = r[2], b[2 * p + 1][1] = r[3];
+      } else {
+        ldsm_x2(b[2 * p], addr, kCols);
+      }
+    } else {
+      const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        if (h == 1 && !pair) break;
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+#pragma unroll
+          for (int q = 0; q < P; ++q) {
+            int n = col0 + (2 * p + h) * 8 + g, k = ki * KK + P * t + (KK / 2) * j + q;
+            set_part(b[2 * p + h][j], q, B[Trans ? LB::template offset<T>(n, k) : LB::template offset<T>(k, n)]);
+          }
+        }
+      }
+    }
+  }
+
+  TL_DEVICE void load(uint32_t (&b)[NI][2], const T* B, uint32_t base, int ki) const {
+#pragma unroll
+    for (int p = 0; p < NP; ++p) load_pair(b, B, base, p, ki);
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) round_operand<T>(b[ni][0]), round_operand<T>(b[ni][1]);
+  }
+};
 
 template <int M, int N, int K, int WarpM, int WarpN, typename A_t, typename C_t>
 struct Shape {
@@ -183,15 +260,6 @@ TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
   }
 }
 
-template <int NI, bool TransB, typename LB, int KK, typename B_t>
-TL_DEVICE void load_b_all(uint32_t (&b)[NI][2], const B_t* B, int col0, int ki, int lane) {
-#pragma unroll
-  for (int ni = 0; ni + 1 < NI; ni += 2) load_b<TransB, LB, KK, true>(b[ni], b[ni + 1], B, col0 + ni * 8, ki, lane);
-  if constexpr (NI % 2 == 1) load_b<TransB, LB, KK, false>(b[NI - 1], b[NI - 1], B, col0 + (NI - 1) * 8, ki, lane);
-#pragma unroll
-  for (int ni = 0; ni < NI; ++ni) round_operand<B_t>(b[ni][0]), round_operand<B_t>(b[ni][1]);
-}
-
 }  // namespace gemm_detail
 
 // C (+)= op(A) @ op(B), A and B in shared memory (pointers to their first element; A is
@@ -209,15 +277,18 @@ TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
   const int row0 = (warp % WarpM) * S::WM, col0 = (warp / WarpM) * S::WN;
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
   // fragments double-buffered in registers: step ki + 1 loads while step ki multiplies
+  const uint32_t a_base = smem_ptr(A), b_base = smem_ptr(B);
+  const gemm_detail::OperandA<TransA, LayoutA, KK, MI, A_t> op_a(row0, lane);
+  const gemm_detail::OperandB<TransB, LayoutB, KK, NI, B_t> op_b(col0, lane);
   uint32_t a[2][MI][4], b[2][NI][2];
   auto load = [&](int ki, uint32_t (&af)[MI][4], uint32_t (&bf)[NI][2]) {
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
-      gemm_detail::load_a<TransA, LayoutA, KK>(af[mi], A, row0 + mi * 16, ki, lane);
+      op_a.load(af[mi], A, a_base, mi, ki);
 #pragma unroll
       for (int j = 0; j < 4; ++j) gemm_detail::round_operand<A_t>(af[mi][j]);
     }
-    gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(bf, B, col0, ki, lane);
+    op_b.load(bf, B, b_base, ki);
   };
   load(0, a[0], b[0]);
 #pragma unroll
@@ -241,11 +312,13 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
   const int col0 = (warp / WarpM) * S::WN;
   const uint32_t* words = reinterpret_cast<const uint32_t*>(A_frag);
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
+  const uint32_t b_base = smem_ptr(B);
+  const gemm_detail::OperandB<TransB, LayoutB, KK, NI, B_t> op_b(col0, lane);
   uint32_t a[MI][4], b[2][NI][2];
-  gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b[0], B, col0, 0, lane);
+  op_b.load(b[0], B, b_base, 0);
 #pragma unroll
   for (int ki = 0; ki < S::KI; ++ki) {
-    if (ki + 1 < S::KI) gemm_detail::load_b_all<NI, TransB, LayoutB, KK>(b[(ki + 1) & 1], B, col0, ki + 1, lane);
+    if (ki + 1 < S::KI) op_b.load(b[(ki + 1) & 1], B, b_base, ki + 1);
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
