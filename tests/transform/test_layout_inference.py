@@ -236,3 +236,22 @@ def test_reduced_irregular_shapes_get_line_plans():
     lm = by_name(infer_layouts(main, None))
     assert lm["x"].name == "lines(dim=1)" and lm["sq"].is_equal(lm["x"])  # x joins sq's group
     assert lm["ss"].replicate == 1 and lm["ss"].num_registers == 1
+
+
+def test_reduce_with_negative_dim_and_kept_dim():
+    @T.prim_func
+    def main(X: T.Tensor((16, 64), "float32"), Y: T.Tensor((16, 1), "float32")):
+        with T.Kernel(1, threads=128):
+            x = T.alloc_fragment((16, 64), "float32")
+            s = T.alloc_fragment((16, 1), "float32")
+            T.copy(X[0, 0], x)
+            T.reduce_sum(x, s, dim=-1)
+            T.copy(s, Y[0, 0])
+
+    lm = by_name(infer_layouts(main, None))
+    rows = L.replicated_rows(lm["x"], 1)
+    assert lm["s"].shape == (16, 1)
+    for i in range(16):
+        assert lm["s"].register(i, 0) == rows.register(i)
+        assert {lm["s"].thread(i, 0, rep=k) for k in range(rows.replicate)} == \
+            {rows.thread(i, rep=k) for k in range(rows.replicate)}

@@ -232,7 +232,7 @@ class _Inference:
         self.link_reductions()
 
     # -- recording --------------------------------------------------------------------
-    def decide(self, buffer: Buffer, layout, decision: Decision, check_shape=True) -> bool:
+    def decide(self, buffer: Buffer, layout, decision: Decision) -> bool:
         """Record a layout; True when new. A different existing layout is a conflict."""
         old = self.result.buffers.get(buffer)
         if old is not None:
@@ -243,7 +243,7 @@ class _Inference:
                 f"{buffer.name} gets two different layouts:\n  {before.describe()}\n    chose {old!r}\n"
                 f"  {decision.describe()}\n    needs {layout!r}\n"
                 "use one layout for both (e.g. copy into a second buffer)", decision.span)
-        if check_shape and tuple(layout.shape) != buffer.static_shape():
+        if tuple(layout.shape) != buffer.static_shape():
             raise LoweringError(f"{decision.op} gave {buffer.name} a layout of shape {layout.shape}, "
                                 f"but the buffer has shape {buffer.static_shape()}", decision.span)
         self.result.buffers[buffer] = layout
@@ -295,7 +295,10 @@ class _Inference:
             src = self.known(node.src.buffer)
             if isinstance(src, Fragment):
                 self.done.add(node)
-                dst = replicated_rows(src, node.dim)
+                dim = _reduce_dim(node)
+                dst = replicated_rows(src, dim)
+                if node.dst.buffer.ndim == len(src.shape) and len(src.shape) > 1:
+                    dst = _keep_dim(dst, dim)  # a (M, 1) result of reducing (M, N) along 1
                 return self.decide(node.dst.buffer, dst, Decision(_op_name(node), node.span))
         return False
 
@@ -418,7 +421,7 @@ class _Inference:
                     union(src, dst)
         for site in self.sites:
             if isinstance(site, _Op) and isinstance(site.node, TOP.Reduce) and _is_fragment(site.node.src.buffer):
-                self.reduce_dim.setdefault(self.group(site.node.src.buffer), site.node.dim)
+                self.reduce_dim.setdefault(self.group(site.node.src.buffer), _reduce_dim(site.node))
 
     # -- checks -----------------------------------------------------------------------
     def verify(self, site):
@@ -558,6 +561,25 @@ def _evaluate(e, env):
     if isinstance(e, E.Cast) and e.dtype.is_int:
         return _evaluate(e.value, env)
     raise _NotStatic
+
+
+def _reduce_dim(node: TOP.Reduce) -> int:
+    return node.dim + node.src.buffer.ndim if node.dim < 0 else node.dim
+
+
+def _keep_dim(frag: Fragment, dim: int) -> Fragment:
+    """`frag` with a unit dimension inserted at `dim`."""
+    shape = frag.shape[:dim] + (1,) + frag.shape[dim:]
+
+    def fn(*i, rep=0):
+        return frag._fn(*(i[:dim] + i[dim + 1:]), rep=rep)
+
+    def inverse(t, r):
+        idx = frag.logical(t, r)
+        return tuple(idx[:dim]) + (0,) + tuple(idx[dim:])
+
+    return Fragment(shape, frag.num_threads, fn, inverse, frag.replicate, frag.num_registers,
+                    covers_fn=frag.covers, name=frag.name)
 
 
 def _stack_to(layout: Layout, buffer: Buffer) -> Layout:
