@@ -182,3 +182,16 @@ def test_cumsum_of_a_fragment_scans_through_shared_memory():
     assert "f_scan[(it * 128 + tx) % 16 * 64 - k + 63]" in scan  # reverse: from the end of each row
     before, after = src.split("for (int k = 0; k < 64; ++k)")
     assert before.rstrip().count("__syncthreads();") == 1 and "__syncthreads();" in after
+
+
+@T.prim_func
+def bound_loop(A: T.Tensor((100,), "float32"), B: T.Tensor((100,), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        for t in T.thread_binding(100, thread="threadIdx.x"):
+            B[t] = A[t] + 1.0
+
+
+def test_thread_binding_loop_is_the_thread_index():
+    lines = body_lines(cuda(bound_loop))
+    assert lines[-4:] == ["if (tx < 100) {", "B[tx] = A[tx] + 1.0f;", "}", "}"]
+    assert not any(ln.startswith("for (") for ln in lines)

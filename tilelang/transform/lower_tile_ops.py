@@ -38,8 +38,9 @@ def _load_lowerings():
 
 
 class _LowerTileOps(Mutator):
-    def __init__(self, ctx: LowerContext):
+    def __init__(self, ctx: LowerContext, launch=None):
         self.ctx = ctx
+        self.launch = launch
 
     def visit_KernelLaunch(self, k: S.KernelLaunch):
         ctx = self.ctx
@@ -49,6 +50,7 @@ class _LowerTileOps(Mutator):
             tid = v if tid is None else tid + v * stride
             stride *= n
         ctx.thread = tid if tid is not None else E.const(0)
+        self.launch = k
         ctx.num_threads = ctx.block_threads = k.num_threads
         for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
             if isinstance(n, int) or isinstance(n, E.IntImm):
@@ -60,6 +62,8 @@ class _LowerTileOps(Mutator):
                               dict(k.annotations), span=k.span)
 
     def visit_For(self, s: S.For):
+        if s.kind == "thread":
+            return self.visit(self._thread_loop(s))
         if s.kind == "parallel":
             from .lower_parallel import lower_parallel
 
@@ -72,6 +76,20 @@ class _LowerTileOps(Mutator):
             return S.For(s.var, s.min, s.extent, "serial", s.body, s.step, ann, span=s.span)
         return s
 
+    def _thread_loop(self, s: S.For) -> S.Stmt:
+        """`for t in T.thread_binding(n, "threadIdx.x")`: t is the thread index (threads >= n skip)."""
+        from ..ir.visitor import substitute
+
+        k = self.launch
+        axis = "xyz".index(s.annotations.get("thread", "threadIdx.x")[-1])
+        if axis >= len(k.thread_vars):
+            raise CompileError(f"T.thread_binding on {s.annotations.get('thread')} in a block of threads {k.threads}", s.span)
+        tv, count = k.thread_vars[axis], int(k.threads[axis])
+        body = substitute(s.body, {s.var: s.min + tv})
+        if isinstance(s.extent, E.IntImm) and s.extent.value >= count:
+            return body
+        return S.IfThenElse(tv < s.extent, body, span=s.span)
+
     def visit_WarpSpecialize(self, s: S.WarpSpecialize):
         groups = sorted(int(g) for g in s.warp_groups)
         size = S.WARP_GROUP_SIZE
@@ -81,7 +99,7 @@ class _LowerTileOps(Mutator):
             raise CompileError(f"T.ws{tuple(groups)}: warp groups must be consecutive", s.span)
         base, count = groups[0] * size, len(groups) * size
         inner = ctx.with_group(tid - base if base else tid, count, base)
-        body = _LowerTileOps(inner).visit(s.body)
+        body = _LowerTileOps(inner, self.launch).visit(s.body)
         self.ctx.new_allocations = inner.new_allocations
         if base == 0:
             cond = tid < count
