@@ -74,8 +74,6 @@ _SIGNATURES = {
     "cuModuleGetFunction": [ctypes.POINTER(_vp), _vp, ctypes.c_char_p],
     "cuFuncSetAttribute": [_vp, _c_int, _c_int],
     "cuFuncGetAttribute": [ctypes.POINTER(_c_int), _c_int, _vp],
-    "cuLaunchKernel": [_vp, _c_uint, _c_uint, _c_uint, _c_uint, _c_uint, _c_uint, _c_uint, _vp, _vp, _vp],
-    "cuLaunchKernelEx": [_vp, _vp, _vp, _vp],
     "cuTensorMapEncodeTiled": [_vp, _c_int, _c_uint, _vp, _vp, _vp, _vp, _vp, _c_int, _c_int, _c_int, _c_int],
 }
 
@@ -190,7 +188,7 @@ class ParamBuffer:
     """Storage for one call's kernel parameters, laid out once for a list of kinds.
 
     `pack(*values)` writes all values with one struct.pack_into; `pointers` is the void*[]
-    array cuLaunchKernel reads, pointing at each value's slot.
+    array cuLaunchKernelEx reads, pointing at each value's slot.
     """
 
     def __init__(self, kinds: Sequence[str]):
