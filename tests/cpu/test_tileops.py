@@ -233,3 +233,28 @@ def test_serial_loop_inside_parallel_with_a_trip_count_per_iteration():
 
     a = torch.randn(16)
     assert torch.allclose(_compile(main, [1])(a), a.cumsum(0), atol=1e-5)
+
+
+def test_parallel_only_kernels_run_their_blocks_as_a_loop_axis_in_steps(monkeypatch):
+    import tilelang.backend.cpu.grid as grid
+
+    monkeypatch.setattr(grid, "MAX_ELEMENTS", 100)  # 3 blocks of 32 iterations per step
+
+    @T.prim_func
+    def main(A: T.Tensor((7, 50), "float32"), B: T.Tensor((7, 50), "float32"), S: T.Tensor((1,), "float32")):
+        with T.Kernel(2, 7, threads=32) as (bx, by):
+            if bx * 32 < 50 - by:  # a block-dependent branch around the tile loop
+                for j in T.Parallel(32):
+                    if bx * 32 + j < 50:
+                        B[by, bx * 32 + j] = A[by, bx * 32 + j] + by
+            for r in T.serial(by):  # a block-dependent trip count
+                for j in T.Parallel(32):
+                    if bx * 32 + j < 50:
+                        T.atomic_add(S[0], 1.0)
+
+    a = torch.randn(7, 50)
+    b = torch.zeros(7, 50)
+    s = torch.zeros(1)
+    _compile(main)(a, b, s)
+    assert torch.equal(b, a + torch.arange(7).float()[:, None])
+    assert s.item() == 50 * sum(range(7))

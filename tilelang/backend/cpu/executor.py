@@ -274,7 +274,8 @@ class BlockExecutor(Evaluator):
             if i.size and (i.min() < 0 or i.max() >= n):
                 bad = np.ravel((i < 0) | (i >= n))
                 where = tuple(int(np.ravel(j)[bad][0]) for j in idx[:buf.ndim])
-                who = f" by {self.lane_text(int(np.ravel(lane)[bad][0]))}" if shape and shape[-1] == self.lanes.size else ""
+                by_lane = shape and shape[-1] == self.lanes.size > 1
+                who = f" by {self.lane_text(int(np.ravel(lane)[bad][0]))}" if by_lane else ""
                 raise DeviceRuntimeError(oob_message(what, buf, where, arr.shape[:buf.ndim]) + who)
         return tuple(idx), val
 

@@ -2,9 +2,10 @@
 
 Blocks run one after another, each with fresh shared memory, fragments, per-thread buffers
 and barriers (all alive at once, interleaved at their waits, when the kernel uses
-T.sync_grid). Thread-level kernels (no block-wide tiles, T.Parallel or barriers) run many
-blocks at once instead: every thread of every block is a lane, and shared buffers get an
-axis per block.
+T.sync_grid). Two kinds of kernels run many blocks at once instead: thread-level kernels
+(no block-wide tiles, T.Parallel or barriers), where every thread of every block is a lane
+and shared buffers get an axis per block; and kernels made only of T.Parallel loops over
+global memory, where the blocks are one more loop axis.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .executor import BlockExecutor, deadlock, interleave
 
 _TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
 MAX_LANES = 1 << 16  # lanes per step when blocks run together
+MAX_ELEMENTS = 1 << 20  # T.Parallel iterations per step when blocks are a loop axis
 _SHARED = ("shared", "shared.dyn")
 
 
@@ -32,7 +34,10 @@ def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
     grid = [_int(host, g, "grid extent", launch.span) for g in launch.grid]
     shapes = {buf: tuple(_int(host, d, f"extent of {buf.name}", buf.span) for d in buf.shape)
               for buf in launch.allocations}
-    if _blocks_fuse(launch):
+    volume = _parallel_volume(launch, host)
+    if volume is not None:
+        _run_as_parallel_axis(launch, env, storage, grid, volume)
+    elif _blocks_fuse(launch):
         _run_together(launch, env, storage, grid, shapes)
     else:
         _run_one_by_one(launch, env, storage, grid, shapes)
@@ -94,6 +99,54 @@ def _run_together(launch, env, storage, grid, shapes):
         ex.thread_tags = dict(zip(_TAGS, launch.thread_vars))
         ex.lane_text = _lane_namer(launch, grid, first, num_threads)
         ex.run_block(launch.body)
+
+
+def _run_as_parallel_axis(launch, env, storage, grid, volume):
+    """Blocks as one more (outermost) T.Parallel axis, in steps of at most MAX_ELEMENTS."""
+    num_blocks = int(np.prod(grid))
+    per_step = max(1, MAX_ELEMENTS // max(volume, 1))
+    lane = np.zeros(1, np.int32)
+    for first in range(0, num_blocks, per_step):
+        count = min(per_step, num_blocks - first)
+        linear = np.arange(first, first + count).reshape(count, 1)  # (block axis, lane axis)
+        block_env = dict(env)
+        block_env.update(zip(launch.block_vars, _split(linear, grid)))
+        ex = BlockExecutor(block_env, dict(storage), lane, BarrierSet(),
+                           f"blocks {first}..{first + count - 1} run as one vector")
+        ex.parallel_depth = 1
+        ex.run_block(launch.body)
+
+
+def _parallel_volume(launch, host):
+    """Elements per block of a kernel that is only T.Parallel loops over global memory (no
+    allocations, threads or tile ops), so blocks can become one more loop axis; else None."""
+    if launch.allocations:
+        return None
+    body = launch.body
+    nodes = collect(body, lambda n: isinstance(n, (TOP.TileOp, S.WarpSpecialize, E.Call, E.Var, S.For)))
+    thread_vars = set(launch.thread_vars)
+    for n in nodes:
+        if isinstance(n, (TOP.TileOp, S.WarpSpecialize)) or (isinstance(n, E.Var) and n in thread_vars):
+            return None
+        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+            return None
+        if isinstance(n, S.For) and n.kind == "thread":
+            return None
+    nests = [n for n in nodes if isinstance(n, S.For) and n.kind == "parallel"]
+    inside = {id(a) for nest in nests for a in collect(nest, lambda x: isinstance(x, TOP.Atomic))}
+    if len(inside) != len(collect(body, lambda x: isinstance(x, TOP.Atomic))):
+        return None  # an atomic outside T.Parallel runs once per thread
+    volume = 1
+    for nest in nests:
+        n = 1
+        for loop in collect(nest, lambda x: isinstance(x, S.For) and x.kind == "parallel"):
+            try:
+                extent = host.ev(loop.extent)
+            except DeviceRuntimeError:
+                return None  # an extent that depends on the block
+            n *= int(extent)
+        volume = max(volume, n)
+    return volume
 
 
 def _lane_namer(launch, grid, first, num_threads):
