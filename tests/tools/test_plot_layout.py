@@ -9,13 +9,13 @@ matplotlib = pytest.importorskip("matplotlib")
 
 
 def small_fragment():
-    # 8 x 8 over 32 threads, two registers each: thread = i * 4 + j // 2, register = j % 2
-    return Fragment((8, 8), 32, lambda i, j: (i * 4 + j // 2, j % 2))
+    # 4 x 8 over 16 threads, two registers each: thread = i * 4 + j // 2, register = j % 2
+    return Fragment((4, 8), 16, lambda i, j: (i * 4 + j // 2, j % 2))
 
 
 def test_fragment_tables():
     threads, regs = fragment_tables(small_fragment())
-    assert threads.shape == (8, 8)
+    assert threads.shape == (4, 8)
     assert threads[1, 5] == 6 and regs[1, 5] == 1
 
 
@@ -50,9 +50,9 @@ def test_plot_fragment_writes_a_png(tmp_path):
 
 
 def test_plot_shared_layout_to_an_explicit_path_and_several_formats(tmp_path):
-    out = plot_layout(swizzled((8, 64), 16, 128), path=tmp_path / "sub" / "swz.png", colormap="viridis")
+    out = plot_layout(swizzled((4, 16), 16, 32), path=tmp_path / "sub" / "swz.png", colormap="viridis")
     assert out.endswith("swz.png") and read_png(out).shape[1] > 200
-    outs = plot_layout(row_major((4, 8)), save_directory=tmp_path, name="rm", formats="png,svg")
+    outs = plot_layout(row_major((2, 4)), save_directory=tmp_path, name="rm", formats="png,svg")
     assert [p[-3:] for p in outs] == ["png", "svg"]
 
 
@@ -60,7 +60,7 @@ def test_replicated_and_large_fragments_draw(tmp_path):
     plan = parallel_plan((4, 8), 128)  # 32 elements on 128 threads: replicated 4 times
     assert plan.replicate == 4
     assert plot_layout(plan, path=tmp_path / "rep.png").endswith("rep.png")
-    big = parallel_plan((128, 128), 128, 4)
+    big = parallel_plan((8, 128), 128, 4)
     assert plot_layout(big, path=tmp_path / "big.png").endswith("big.png")
 
 
@@ -71,8 +71,8 @@ def test_tools_is_reachable_from_the_package():
 def test_command_line_draws_the_accumulator_and_a_swizzle(tmp_path, capsys):
     from tilelang.tools.plot_layout import main
 
-    assert main(["accumulator", "--shape", "32,16", "--warps", "2,1", "-o", str(tmp_path / "acc.png")]) == 0
-    assert main(["swizzle", "--bytes", "64", "--shape", "8,32", "-o", str(tmp_path / "swz.png")]) == 0
-    assert main(["plan", "--shape", "8,8", "--threads", "32", "-o", str(tmp_path / "plan.png")]) == 0
+    assert main(["accumulator", "--shape", "16,8", "--warps", "1,1", "-o", str(tmp_path / "acc.png")]) == 0
+    assert main(["swizzle", "--bytes", "32", "--shape", "4,16", "-o", str(tmp_path / "swz.png")]) == 0
+    assert main(["plan", "--shape", "4,4", "--threads", "32", "-o", str(tmp_path / "plan.png")]) == 0
     assert {p.name for p in tmp_path.iterdir()} == {"acc.png", "swz.png", "plan.png"}
     assert "acc.png" in capsys.readouterr().out
