@@ -113,8 +113,9 @@ class _Inserter:
                 out.append(x)
                 pending = []
                 continue
-            # lowered tile ops (unrolled / vectorized loops) have no hazards inside: opaque
-            if isinstance(x, S.For) and x.kind == "serial" and self.uniform(x.min, x.extent):
+            # loops made by lowering a tile op (and vectorized ones) have no hazards inside: opaque
+            if (isinstance(x, S.For) and x.kind in ("serial", "unroll") and not x.annotations.get("lowered")
+                    and self.uniform(x.min, x.extent)):
                 if _conflict(self.accesses(x), pending):
                     # a hazard with what came before the loop: one barrier before it, not one per iteration
                     out.append(sync_stmt())

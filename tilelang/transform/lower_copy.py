@@ -15,7 +15,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
-from .lower_context import SHARED_SCOPES, address_of, call
+from .lower_context import SHARED_SCOPES, address_of, call, lowered_loop
 from .lower_parallel import Striped, lower_iterations
 from .lower_tile_ops import lowering
 
@@ -217,7 +217,8 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body)
     if cond is not None:
         inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero) if zero else None)
-    out = S.For(ro, E.const(0), E.const(frag.num_registers // w), "unroll", inner, span=op.span)
+    out = S.For(ro, E.const(0), E.const(frag.num_registers // w), "unroll", inner, annotations=lowered_loop(),
+                span=op.span)
     if frag.num_threads < ctx.num_threads:
         out = S.IfThenElse(ctx.thread < frag.num_threads, out)
     return out
@@ -233,7 +234,8 @@ def _copy_serial(op, dims, ctx):
     body = _store(ctx, op.dst, region_index(op.dst, [b for _, b, _ in dims], vars_),
                   _load(ctx, op.src, region_index(op.src, [a for a, _, _ in dims], vars_)), op.span)
     for v, (_, _, ext) in reversed(list(zip(vars_, dims))):
-        body = S.For(v, E.const(0), ext, "unroll" if isinstance(ext, E.IntImm) and ext.value <= 64 else "serial", body)
+        body = S.For(v, E.const(0), ext, "unroll" if isinstance(ext, E.IntImm) and ext.value <= 64 else "serial", body,
+                     annotations=lowered_loop())
     return body
 
 
@@ -356,7 +358,8 @@ def _copy_threads(op, dims, ctx):
         inner = S.IfThenElse(flat < total, inner)
     elif chunks < threads:
         inner = S.IfThenElse(ctx.thread < chunks, inner)
-    out = S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner) if chunks > threads else inner
+    out = (S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner, annotations=lowered_loop())
+           if chunks > threads else inner)
     ctx.ranges.pop(it, None)
     ctx.ranges.pop(ctx.thread, None)
     return out

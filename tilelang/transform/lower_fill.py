@@ -9,6 +9,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
+from .lower_context import lowered_loop
 from .lower_copy import in_bounds, region_index
 from .lower_parallel import Striped, lower_iterations
 from .lower_tile_ops import lowering
@@ -35,7 +36,7 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
     if buf.memory_scope in ("local", "local.var"):
         body = store
         for v, e in reversed(list(zip(vars_, extents))):
-            body = S.For(v, E.const(0), e, "unroll" if e.value <= 64 else "serial", body)
+            body = S.For(v, E.const(0), e, "unroll" if e.value <= 64 else "serial", body, annotations=lowered_loop())
         return body
     if buf.memory_scope == "global":
         for v, e in zip(vars_, extents):

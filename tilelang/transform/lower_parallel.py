@@ -14,6 +14,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.visitor import Mutator, substitute
+from .lower_context import lowered_loop
 
 
 class Striped:
@@ -102,7 +103,7 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
         if num_registers == 1:
             out = substitute(out, {reg: E.const(0)})
         else:
-            out = S.For(reg, E.const(0), E.const(num_registers), "unroll", out, span=span)
+            out = S.For(reg, E.const(0), E.const(num_registers), "unroll", out, annotations=lowered_loop(), span=span)
     if thread_guard is not None:
         out = S.IfThenElse(thread_guard, out, span=span)
     if frag.num_threads < ctx.num_threads:

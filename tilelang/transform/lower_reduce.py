@@ -14,7 +14,7 @@ from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.dtypes import float32
-from .lower_context import call
+from .lower_context import call, lowered_loop
 from .lower_parallel import _tables
 from .lower_tile_ops import lowering
 
@@ -181,7 +181,8 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
     t = ctx.thread
     per = -(-lines // ctx.num_threads)
     inner = S.IfThenElse(it * ctx.num_threads + t < lines, _subst(loop, line, it * ctx.num_threads + t))
-    return S.seq([sync_group(ctx), S.For(it, E.const(0), E.const(per), "unroll", inner), sync_group(ctx)])
+    loop = S.For(it, E.const(0), E.const(per), "unroll", inner, annotations=lowered_loop())
+    return S.seq([sync_group(ctx), loop, sync_group(ctx)])
 
 
 def _cumsum_through_shared(op, ctx):
