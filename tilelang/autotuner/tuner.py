@@ -298,7 +298,9 @@ class AutoTuner:
             except Exception:  # noqa: BLE001 - workers will detect it themselves
                 pass
         compile_kwargs["target"] = str(target)
-        ref = FactoryRef.of(self.fn) if workers > 1 else None
+        # Worker processes pay off through the kernel cache they fill; without it, use threads.
+        kernel_cache_off = os.environ.get("TILELANG_DISABLE_CACHE", "").strip().lower() in ("1", "true", "yes", "on")
+        ref = FactoryRef.of(self.fn) if workers > 1 and not kernel_cache_off else None
         if ref is not None:
             try:
                 pickle.dumps((ref, self.fixed_args, self.fixed_kwargs, configs, compile_kwargs))
