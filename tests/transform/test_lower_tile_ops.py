@@ -195,3 +195,16 @@ def test_thread_binding_loop_is_the_thread_index():
     lines = body_lines(cuda(bound_loop))
     assert lines[-4:] == ["if (tx < 100) {", "B[tx] = A[tx] + 1.0f;", "}", "}"]
     assert not any(ln.startswith("for (") for ln in lines)
+
+
+@T.prim_func
+def store_4d(O: T.Tensor((2, 2, 64, 64), "float16")):
+    with T.Kernel(2, 2, threads=128) as (bx, by):
+        o = T.alloc_fragment((64, 64), "float32")
+        T.fill(o, 1.0)
+        T.copy(o, O[by, bx, :, :])
+
+
+def test_fragment_store_into_a_region_of_a_4d_tensor_is_vectorized():
+    src = cuda(store_4d)
+    assert "reinterpret_cast<const uint" in src.split("T.copy(o")[1]

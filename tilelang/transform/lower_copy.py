@@ -171,7 +171,7 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
         return 1
     if frag.num_threads > ctx.num_threads or frag.replicate != 1:
         return 1
-    last_other = dims[-1][1] if frag_is_dst else dims[-1][0]
+    last_other = dims[-1][0] if frag_is_dst else dims[-1][1]
     if last_other != len(buf.shape) - 1 or frag.shape[-1] == 1:
         return 1
     w = frag.vector_width()
