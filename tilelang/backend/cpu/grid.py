@@ -9,6 +9,7 @@ global memory, where the blocks are one more loop axis.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -34,7 +35,8 @@ def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
     grid = [_int(host, g, "grid extent", launch.span) for g in launch.grid]
     shapes = {buf: tuple(_int(host, d, f"extent of {buf.name}", buf.span) for d in buf.shape)
               for buf in launch.allocations}
-    volume = _parallel_volume(launch, host)
+    nests = _parallel_only(launch)
+    volume = _volume(nests, host) if nests is not None else None
     if volume is not None:
         _run_as_parallel_axis(launch, env, storage, grid, volume)
     elif _blocks_fuse(launch):
@@ -48,7 +50,7 @@ def _run_one_by_one(launch, env, storage, grid, shapes):
     lanes = np.arange(num_threads, dtype=np.int32)
     thread_values = _split(lanes, launch.threads)
     num_groups = -(-num_threads // WARP_GROUP_SIZE) if _warp_specialized(launch.body) else 1
-    cooperative = bool(collect(launch.body, lambda n: isinstance(n, E.Call) and n.name == "sync_grid"))
+    cooperative = _uses_grid_sync(launch.body)
     grid_barrier = GridBarrier(int(np.prod(grid)) * num_groups) if cooperative else None
     blocks = []
     for block in itertools.product(*(range(n) for n in reversed(grid))):
@@ -117,9 +119,10 @@ def _run_as_parallel_axis(launch, env, storage, grid, volume):
         ex.run_block(launch.body)
 
 
-def _parallel_volume(launch, host):
-    """Elements per block of a kernel that is only T.Parallel loops over global memory (no
-    allocations, threads or tile ops), so blocks can become one more loop axis; else None."""
+@functools.lru_cache(maxsize=256)
+def _parallel_only(launch):
+    """The T.Parallel loops of a kernel made only of them over global memory (no allocations,
+    threads or tile ops), so that its blocks can become one more loop axis; else None."""
     if launch.allocations:
         return None
     body = launch.body
@@ -132,21 +135,22 @@ def _parallel_volume(launch, host):
             return None
         if isinstance(n, S.For) and n.kind == "thread":
             return None
-    nests = [n for n in nodes if isinstance(n, S.For) and n.kind == "parallel"]
-    inside = {id(a) for nest in nests for a in collect(nest, lambda x: isinstance(x, TOP.Atomic))}
+    loops = [n for n in nodes if isinstance(n, S.For) and n.kind == "parallel"]
+    inside = {id(a) for loop in loops for a in collect(loop, lambda x: isinstance(x, TOP.Atomic))}
     if len(inside) != len(collect(body, lambda x: isinstance(x, TOP.Atomic))):
         return None  # an atomic outside T.Parallel runs once per thread
-    volume = 1
-    for nest in nests:
-        n = 1
-        for loop in collect(nest, lambda x: isinstance(x, S.For) and x.kind == "parallel"):
-            try:
-                extent = host.ev(loop.extent)
-            except DeviceRuntimeError:
-                return None  # an extent that depends on the block
-            n *= int(extent)
-        volume = max(volume, n)
-    return volume
+    return tuple(loops)
+
+
+def _volume(loops, host):
+    """An upper bound of T.Parallel iterations per block (None if an extent depends on it)."""
+    total = 1
+    for loop in loops:
+        try:
+            total *= int(host.ev(loop.extent))
+        except (DeviceRuntimeError, TypeError):
+            return None
+    return total
 
 
 def _lane_namer(launch, grid, first, num_threads):
@@ -167,6 +171,12 @@ def _split(linear, extents) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _uses_grid_sync(body) -> bool:
+    return bool(collect(body, lambda n: isinstance(n, E.Call) and n.name == "sync_grid"))
+
+
+@functools.lru_cache(maxsize=256)
 def _warp_specialized(body) -> bool:
     """T.ws blocks whose threads wait on mbarriers: their warp groups must run independently."""
     has_ws = collect(body, lambda n: isinstance(n, S.WarpSpecialize))
@@ -178,6 +188,7 @@ _BLOCK_LEVEL_CALLS = ("mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expec
                       "shfl_xor", "shfl_down", "shfl_up", "shfl_sync", "sync_grid")
 
 
+@functools.lru_cache(maxsize=256)
 def _blocks_fuse(launch) -> bool:
     """Whether every statement is per-thread, so blocks can run side by side as lanes."""
     if any(buf.memory_scope not in _SHARED + LANE_SCOPES for buf in launch.allocations):
