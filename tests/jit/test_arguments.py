@@ -76,3 +76,16 @@ def test_out_idx_validation():
         normalize_out_idx(3, 3)
     with pytest.raises(tilelang.TileLangError, match="twice"):
         normalize_out_idx([1, -2], 3)
+
+
+def test_generated_fast_path_agrees_with_the_checked_path():
+    b = binder()
+    args = good_args()
+    fast_full, fast_sizes = b.bind(args)
+    assert callable(b._fast) and "def bind(args)" in b._fast.source
+    full, sizes = b.bind_checked(args)
+    assert fast_sizes == sizes
+    assert [tuple(x.shape) if hasattr(x, "shape") else x for x in fast_full] == \
+           [tuple(x.shape) if hasattr(x, "shape") else x for x in full]
+    assert b._fast((args[0], args[1], True)) is None          # bool for a float: checked path names it
+    assert b._fast((args[0].float(), args[1], 1.0)) is None   # wrong dtype

@@ -38,6 +38,7 @@ class ArgumentBinder:
         self._torch_dtypes = {}
         self.static_shapes = {i: tuple(d.value for d in dims) if all(d.kind == "const" for d in dims) else None
                               for i, dims in self.dims.items()}
+        self._fast = None  # generated on first call: see _compile_fast_bind
 
     def torch_dtype(self, i):
         t = self._torch_dtypes.get(i)
@@ -47,6 +48,17 @@ class ArgumentBinder:
 
     def bind(self, args) -> tuple:
         """(all arguments in parameter order, {Var: int} for symbolic sizes)."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = _compile_fast_bind(self)
+        if fast is not False:
+            bound = fast(args)
+            if bound is not None:
+                return bound
+        return self.bind_checked(args)
+
+    def bind_checked(self, args) -> tuple:
+        """The full check, one parameter at a time, raising an error that names the first bad one."""
         import torch
 
         if len(args) != len(self.inputs):
@@ -168,3 +180,88 @@ def _evaluate(e, values):
 
     r = simplify(substitute(e, mapping))
     return r.value if isinstance(r, E.IntImm) else None
+
+
+def _compile_fast_bind(binder: ArgumentBinder):
+    """Generate `bind(args)` specialised to the kernel's parameters, for the per-call path.
+
+    It only accepts arguments that pass every check (a torch.Tensor of the exact dtype, shape,
+    device kind and, on CUDA, contiguity; scalars of the right kind) and returns None otherwise,
+    so that `bind_checked` finds the bad argument and names it. Parameters whose shapes are
+    expressions of symbolic sizes always take the checked path (False: no fast path).
+    """
+    import torch
+
+    if any(d.kind == "expr" for dims in binder.dims.values() for d in dims):
+        return False
+    scope = {"Tensor": torch.Tensor, "empty": torch.empty, "float": float, "int": int, "bool": bool}
+    lines = [f"if len(args) != {len(binder.inputs)}: return None"]
+    names = [f"a{i}" for i in binder.inputs]
+    if names:
+        lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = args")
+    cuda = binder.device_kind == "cuda"
+    sizes, seen_vars, first_tensor = [], {}, None
+    for i in binder.inputs:
+        p, a = binder.params[i], f"a{i}"
+        if not isinstance(p, Buffer):
+            if p.dtype.is_float:
+                lines.append(f"if {a}.__class__ is not float and ({a}.__class__ is not int): return None")
+                lines.append(f"{a} = float({a})")
+            else:
+                want = "bool" if p.dtype.is_bool else "int"
+                lines.append(f"if {a}.__class__ is not {want}: return None")
+            sizes.append(f"P{i}: {a}")
+            scope[f"P{i}"] = p
+            continue
+        scope[f"D{i}"] = binder.torch_dtype(i)
+        lines.append(f"if not isinstance({a}, Tensor) or {a}.dtype is not D{i}: return None")
+        static = binder.static_shapes.get(i)
+        if static is not None:
+            lines.append(f"if {a}.shape != {static!r}: return None")
+        else:
+            lines.append(f"s{i} = {a}.shape")
+            lines.append(f"if len(s{i}) != {len(binder.dims[i])}: return None")
+            for axis, d in enumerate(binder.dims[i]):
+                if d.kind == "const":
+                    lines.append(f"if s{i}[{axis}] != {d.value}: return None")
+                elif d.value in seen_vars:
+                    lines.append(f"if s{i}[{axis}] != {seen_vars[d.value]}: return None")
+                else:
+                    seen_vars[d.value] = f"s{i}[{axis}]"
+                    scope[f"V{len(seen_vars)}"] = d.value
+                    sizes.append(f"V{len(seen_vars)}: s{i}[{axis}]")
+        if cuda:
+            lines.append(f"if not {a}.is_cuda or not {a}.is_contiguous(): return None")
+            if first_tensor is None:
+                first_tensor = a
+                lines.append(f"dev = {a}.get_device()")
+            else:
+                lines.append(f"if {a}.get_device() != dev: return None")
+        else:
+            lines.append(f"if {a}.is_cuda: return None")
+    full = []
+    for i in range(len(binder.params)):
+        if i in binder.out_idx:
+            shape = binder.static_shapes.get(i)
+            if shape is None:
+                dims = []
+                for d in binder.dims[i]:
+                    if d.kind == "const":
+                        dims.append(str(d.value))
+                    elif d.value in seen_vars:
+                        dims.append(seen_vars[d.value])
+                    else:
+                        return False  # an output sized by nothing the inputs bind: checked path errors
+                shape = "(" + ", ".join(dims) + ",)"
+            scope[f"D{i}"] = binder.torch_dtype(i)
+            device = ("dev" if first_tensor else "'cuda'") if cuda else "'cpu'"
+            lines.append(f"o{i} = empty({shape}, dtype=D{i}, device={device})")
+            full.append(f"o{i}")
+        else:
+            full.append(f"a{i}")
+    lines.append(f"return [{', '.join(full)}], {{{', '.join(sizes)}}}")
+    source = "def bind(args):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(compile(source, f"<tilelang bind {binder.func.name}>", "exec"), scope)
+    bind = scope["bind"]
+    bind.source = source
+    return bind

@@ -71,7 +71,8 @@ class JITKernel:
     def __call__(self, *args):
         kind = self._default_kind
         if self.target is None and args:
-            kind = _device_kind_of(args, kind)
+            is_cuda = getattr(args[0], "is_cuda", None)  # the common case, without a scan
+            kind = _device_kind_of(args, kind) if is_cuda is None else ("cuda" if is_cuda else "cpu")
             if kind not in self._artifacts:
                 self._build(Target(kind))
         binder = self._binders[kind]
