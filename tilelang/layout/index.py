@@ -58,16 +58,11 @@ def flatten(index, shape):
 
 
 def unflatten(flat, shape) -> tuple:
-    """Inverse of `flatten` (shifts and masks for power-of-two extents)."""
+    """Inverse of `flatten` (// and %, which the simplifier folds where it can)."""
     out = []
     for s in reversed(shape[1:]):
-        if s & (s - 1) == 0:
-            bits = s.bit_length() - 1
-            out.append(flat & (s - 1))
-            flat = flat >> bits
-        else:
-            out.append(flat % s)
-            flat = flat // s
+        out.append(flat % s)
+        flat = flat // s
     out.append(flat)
     return tuple(normalize(x) for x in reversed(out))
 

@@ -10,12 +10,14 @@ from .index import flatten, prod, unflatten
 from .linear import BitMatrix, log2_exact, reduce_by, span_basis
 
 
+# Plans use // and % (not shifts and masks) because the simplifier folds them: with r = 4*k,
+# (4*k) // 4 is k and (4*k) % 4 is 0. Indices are non-negative, so C's / and % agree.
 def _div(x, n: int):
-    return x >> (n.bit_length() - 1) if n & (n - 1) == 0 else x // n
+    return x // n
 
 
 def _mod(x, n: int):
-    return x & (n - 1) if n & (n - 1) == 0 else x % n
+    return x % n
 
 
 def parallel_plan(shape, num_threads: int, vector_width: int = 1, replicate_small: bool = True) -> Fragment:
