@@ -160,3 +160,41 @@ def test_get_tensor_supply_makes_tensors_from_parameters():
     assert a.shape == (4, 8) and a.dtype == torch.float16 and bool((a == 1).all())
     with pytest.raises(ValueError, match="parameter A: dimension m is symbolic"):
         get_tensor_supply()(two_inputs(T.dynamic("m")).params[0])
+
+
+def test_event_timing_path_flushes_before_every_timed_call(monkeypatch):
+    """The CUDA-event path, run on the CPU with stand-ins for events and the flush buffer."""
+    import contextlib
+    import time
+
+    from tilelang.profiler import bench
+
+    class Event:
+        def __init__(self, enable_timing=False):
+            self.t = None
+
+        def record(self):
+            self.t = time.perf_counter()
+
+        def synchronize(self):
+            pass
+
+        def elapsed_time(self, other):
+            return (other.t - self.t) * 1e3
+
+    log = []
+
+    class Flush:
+        def zero_(self):
+            log.append("flush")
+
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    monkeypatch.setattr(torch.cuda, "device", lambda d: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: None)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(bench, "_flush_buffer", lambda dev, size: Flush())
+    ms = bench.do_bench(lambda: (log.append("run"), time.sleep(0.001)), n_warmup=2, n_repeat=3, backend="event")
+    assert 0.5 < ms < 50
+    timed = log[1 + 10 + 2:]  # after the first call, 5 flushed estimate runs and 2 warm-ups
+    assert log[:1] == ["run"] and log[1:11] == ["flush", "run"] * 5 and log[11:13] == ["run", "run"]
+    assert timed == ["flush", "run"] * 3
