@@ -182,3 +182,32 @@ def test_dump_ir_writes_one_file_per_pass(tmp_path, monkeypatch):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[0] == "00_input.txt" and names[-1] == f"{len(P.PASSES):02d}_simplify.txt"
     assert "04_lower_tile_ops.txt" in names and "06_insert_syncs.txt" in names
+
+
+@T.prim_func
+def reuse_then_prefetch(A: T.Tensor((64, 256), "float16"), B: T.Tensor((64,), "float32")):
+    with T.Kernel(1, threads=64) as bx:
+        tx = T.get_thread_binding()
+        X_s = T.alloc_shared((64, 32), "float16")
+        A_s = T.alloc_shared((64, 32), "float16")
+        acc = T.alloc_var("float32")
+        acc = 0.0
+        X_s[tx, 0] = A[tx, 0]
+        acc = acc + X_s[63 - tx, 0]
+        for k in T.Pipelined(8, num_stages=2):
+            T.copy(A[0, k * 32], A_s)
+            acc = acc + A_s[tx, 31]
+        B[tx] = acc
+
+
+def test_an_async_prefetch_waits_for_earlier_readers_but_leaves_nothing_pending():
+    out, _ = run_to(reuse_then_prefetch, "insert_syncs")
+    offsets = {b.name: o for b, o in launch(out).annotations["smem_offsets"].items()}
+    assert offsets["X_s"] == offsets["A_s"]  # X_s is dead when the prefetch starts: same bytes
+    script = text(out)
+    head, loop = script.split("for k in")
+    prologue = head.split("acc[0] = acc[0] + T.cast(X_s")[1]
+    # the prologue's cp.async overwrites bytes other threads just read: a barrier first
+    assert prologue.index("T.__syncthreads()") < prologue.index("T.tl::cp_async_16")
+    # in the loop only the pipeline's own barrier (after the wait), none after the issue
+    assert loop.count("T.__syncthreads()") == 1

@@ -37,7 +37,7 @@ class _Accesses(Visitor):
     def add(self, buffer, write):
         r = self.ranges.get(buffer)
         if r is not None:
-            self.found.append((r[0], r[1], write, False))
+            self.found.append((r[0], r[1], write, False, True))
 
     def visit_BufferLoad(self, e):
         self.add(e.buffer, False)
@@ -48,9 +48,15 @@ class _Accesses(Visitor):
         self.generic_visit(s)
 
     def visit_Call(self, e):
-        if e.name.startswith("tl::cp_async") or e.name.startswith("tl::tma_load"):
-            # async copies land later; their consumers wait (cp_async_wait / mbarrier) and the
-            # pipeline's own barrier orders them, so issuing one is no hazard here
+        if e.args and (e.name.startswith("tl::cp_async_") or e.name.startswith("tl::tma_load")):
+            # an async copy must not overwrite what other threads still read (checked against
+            # earlier accesses), but it lands later: its readers wait on cp_async_wait / an
+            # mbarrier followed by the pipeline's own barrier, so it leaves nothing pending
+            load = e.args[0].args[0] if isinstance(e.args[0], E.Call) and e.args[0].args else None
+            if isinstance(load, E.BufferLoad):
+                r = self.ranges.get(load.buffer)
+                if r is not None:
+                    self.found.append((r[0], r[1], True, False, False))
             return
         writes = any(w in e.name for w in _WRITES_FIRST)
         for n, a in enumerate(e.args):
@@ -64,8 +70,8 @@ class _Accesses(Visitor):
 
 
 def _conflict(acc, pending) -> bool:
-    for lo, hi, w, ws in acc:
-        for plo, phi, pw, pws in pending:
+    for lo, hi, w, ws, _ in acc:
+        for plo, phi, pw, pws, _ in pending:
             if (w or pw) and lo < phi and plo < hi and not (ws and pws):
                 return True
     return False
@@ -140,12 +146,12 @@ class _Inserter:
             if id(x) in self.ws_blocks:
                 # warp-specialized groups hand shared data to each other through mbarriers
                 # (the program's own); only later block-wide code needs a barrier after them
-                acc = [(lo, hi, w, True) for lo, hi, w, _ in acc]
+                acc = [(lo, hi, w, True, p) for lo, hi, w, _, p in acc]
             if _conflict(acc, pending):
                 out.append(sync_stmt())
                 pending = []
             out.append(x)
-            pending = _union(pending, acc)
+            pending = _union(pending, [a for a in acc if a[4]])
         return S.seq(out) if len(out) != 1 else out[0], pending
 
     def loop(self, x: S.For, pending):
