@@ -85,12 +85,16 @@ def plot_layout(layout, save_directory: str = "./tmp", name: str = "layout", col
     cell = 0.55 if show_text else 0.12
     fig_w, fig_h = min(max(cols * cell + 1.0, 3.0), 60.0), min(max(rows * cell + 1.2, 2.0), 60.0)
     fig, ax = plt.subplots(figsize=(fig_w, fig_h))
-    ax.imshow(cmap(norm), interpolation="nearest", aspect="equal")
+    colors = cmap(norm)
+    ax.imshow(colors, interpolation="nearest", aspect="equal")
     if show_text:
         size = 6 if is_fragment(layout) else 7
+        # Black text on light cells, white on dark ones (relative luminance of the cell colour).
+        luminance = colors[..., 0] * 0.2126 + colors[..., 1] * 0.7152 + colors[..., 2] * 0.0722
         for r in range(rows):
             for c in range(cols):
-                ax.text(c, r, texts[r, c], ha="center", va="center", fontsize=size, color="black")
+                ax.text(c, r, texts[r, c], ha="center", va="center", fontsize=size,
+                        color="black" if luminance[r, c] > 0.45 else "white")
     ax.set_xticks(range(cols) if cols <= _MAX_TEXT_CELLS else [])
     ax.set_yticks(range(rows) if rows <= _MAX_TEXT_CELLS else [])
     ax.tick_params(labelsize=6, top=True, labeltop=True, bottom=False, labelbottom=False)
