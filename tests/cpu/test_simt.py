@@ -232,6 +232,7 @@ def test_a_wait_that_never_completes_is_a_deadlock_naming_the_line():
         _compile(main)(torch.zeros(128))
     text = str(info.value)
     assert "deadlock" in text and "T.mbarrier_wait_parity(bar, 0)" in text
+    assert "64 of 128 arrivals" in text
 
 
 def test_thread_binding_loop_binds_the_thread_index():

@@ -4,7 +4,7 @@ Thread-level code runs once for all threads at the same time: each thread is a l
 last axis and divergent branches run under a lane mask. Tile ops run once per block.
 `T.Parallel` nests run once, vectorized over index grids that add axes to the left.
 
-Every `run` is a generator that yields the waiting statement when its threads are blocked
+Every `run` is a generator that yields a `Waiting` when its threads are blocked
 on an mbarrier; a divergent `if` interleaves its two sides, so a consumer branch that waits
 lets the producer branch run. Warp-specialized kernels (T.ws with mbarrier waits) run each
 warp group as its own executor, interleaved the same way; a tile op then runs in the lowest
@@ -13,6 +13,7 @@ ordered after it by an mbarrier. A wait that no thread group can get past is a d
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -67,7 +68,7 @@ class BlockExecutor(Evaluator):
 
     def block_run(self, body, groups=None):
         """Run the body for all threads, or (groups: executors, one per warp group) cooperatively;
-        yields the waiting statement while every thread is blocked."""
+        yields a Waiting while every thread is blocked."""
         gens = [self.run(body, None)] if groups is None else \
             [g.run(body, g.lanes // WARP_GROUP_SIZE == n) for n, g in enumerate(groups)]
         yield from interleave(self.barriers, gens)
@@ -326,14 +327,21 @@ class BlockExecutor(Evaluator):
         load = call.args[0]
         pairs = np.unique(self.per_thread(s, [load.indices[0], call.args[1]], mask), axis=0)
         waits = [self.guarded(lambda self, s: self.barriers.get(load.buffer, int(i)), s) for i in pairs[:, 0]]
-        while not all(bar.passed(int(p)) for bar, p in zip(waits, pairs[:, 1])):
-            yield s
+        while True:
+            stuck = [(i, bar, int(p)) for i, bar, p in zip(pairs[:, 0], waits, pairs[:, 1]) if not bar.passed(int(p))]
+            if not stuck:
+                return
+            i, bar, p = stuck[0]
+            yield Waiting(s.span, f"{load.buffer.name}[{i}] is in phase {bar.phase} (parity {bar.phase & 1}) with "
+                                  f"{bar.arrived} of {bar.count} arrivals" + (f" and {bar.tx} bytes pending" if bar.tx > 0
+                                                                               else "") + f"; the wait is for parity {p}")
 
     def _sync_grid(self, s, call, mask):
         """Wait until every block of the grid has arrived here."""
-        generation = self.grid_barrier.arrive()
-        while not self.grid_barrier.passed(generation):
-            yield s
+        grid = self.grid_barrier
+        generation = grid.arrive()
+        while not grid.passed(generation):
+            yield Waiting(s.span, f"{grid.arrived} of {grid.count} blocks (or warp groups) reached T.sync_grid")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -346,14 +354,22 @@ def _free_names(loop) -> tuple:
     return tuple(names)
 
 
-def deadlock(waiting, where: str) -> DeviceRuntimeError:
+@dataclasses.dataclass
+class Waiting:
+    """What a blocked thread group yields: where it waits and on what."""
+
+    span: object
+    detail: str
+
+
+def deadlock(waiting: Waiting, where: str) -> DeviceRuntimeError:
     return DeviceRuntimeError(
-        f"deadlock in {where}: threads wait on a barrier that never completes "
-        "(every other thread is finished or waiting too)", waiting.span)
+        f"deadlock in {where}: threads wait on a barrier that never completes (every other thread is "
+        f"finished or waiting too): {waiting.detail}", waiting.span)
 
 
 def interleave(barriers, gens):
-    """Run diverged thread groups until all finish; yield a waiting statement when every
+    """Run diverged thread groups until all finish; yield a Waiting when every
     unfinished group is blocked and a whole round changed no barrier."""
     while gens:
         before = barriers.progress
