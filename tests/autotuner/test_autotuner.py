@@ -169,3 +169,10 @@ def test_set_autotune_inputs_supplies_the_tensors(fake_backend):
     assert get_autotune_inputs() is None
     t.run()
     assert seen and all(torch.equal(s, x) for s in seen)
+
+
+def test_configs_may_be_a_generator(fake_backend):
+    t = tuner(configs=({"delay": d} for d in (3, 1)))
+    assert t.run().config == {"delay": 1}
+    with pytest.raises(TypeError, match="dicts"):
+        expand_configs([("delay", 1)])

@@ -38,10 +38,17 @@ def expand_configs(configs, args=(), kwargs=None) -> list:
         names = list(configs)
         values = [v if isinstance(v, (list, tuple, range)) else [v] for v in configs.values()]
         return [dict(zip(names, combo)) for combo in itertools.product(*values)]
-    out = [dict(c) for c in configs]
+    configs = list(configs)
     if not all(isinstance(c, dict) for c in configs):
         raise TypeError("autotune configs must be dicts of parameter values")
-    return out
+    return [dict(c) for c in configs]
+
+
+def _keep(configs):
+    """Configs as given, except one-shot iterators (generators), which become lists."""
+    if callable(configs) or isinstance(configs, (list, tuple, dict)):
+        return configs
+    return list(configs)
 
 
 def _raw_function(fn):
@@ -186,7 +193,7 @@ class AutoTuner:
 
     def __init__(self, fn, configs):
         self.fn = fn
-        self.configs = configs
+        self.configs = _keep(configs)
         self.compile_args = CompileArgs()
         self.profile_args = ProfileArgs()
         self.fixed_args: tuple = ()
@@ -510,7 +517,7 @@ class AutoTuneImpl:
                  manual_check_prog=None, cache_input_tensors=False, num_workers=None):
         self.jit_impl = jit_impl
         functools.update_wrapper(self, jit_impl.fn)
-        self.configs = configs
+        self.configs = _keep(configs)
         self.warmup, self.rep, self.timeout = warmup, rep, timeout
         self.profile = dict(supply_type=supply_type, ref_prog=ref_prog, supply_prog=supply_prog, rtol=rtol, atol=atol,
                             max_mismatched_ratio=max_mismatched_ratio, skip_check=skip_check,
