@@ -176,3 +176,12 @@ def test_configs_may_be_a_generator(fake_backend):
     assert t.run().config == {"delay": 1}
     with pytest.raises(TypeError, match="dicts"):
         expand_configs([("delay", 1)])
+
+
+def test_skip_reasons_are_one_line_and_name_the_user_line():
+    from tilelang.autotuner.tuner import _reason
+    from tilelang.errors import Span, TileLangValueError
+
+    err = TileLangValueError("tile (64, 48) does not split\nover 4 warps", Span(__file__, 3))
+    assert _reason(err) == f"TileLangValueError: tile (64, 48) does not split over 4 warps ({__file__}:3)"
+    assert _reason(ValueError("first\nlast")) == "ValueError: last"

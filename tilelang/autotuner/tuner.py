@@ -124,9 +124,15 @@ def _compile_in_worker(ref: FactoryRef, args, kwargs, config, compile_kwargs) ->
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    last = text[-1] if text else ""
-    return f"{type(exc).__name__}: {last}"[:240]
+    """One line: the error's type and message, and the user's line for TileLang errors."""
+    message = getattr(exc, "message", None)
+    if not isinstance(message, str):
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        message = lines[-1].strip() if lines else ""
+    message = " ".join(message.split())
+    span = getattr(exc, "span", None)
+    where = f" ({span})" if span is not None else ""
+    return f"{type(exc).__name__}: {message}"[:300] + where
 
 
 # -- progress ----------------------------------------------------------------------------
