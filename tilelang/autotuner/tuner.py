@@ -491,7 +491,7 @@ class _Bench:
                     profiler.assert_allclose(pa.ref_prog, input_tensors=ins, rtol=pa.rtol, atol=pa.atol,
                                              max_mismatched_ratio=pa.max_mismatched_ratio)
             except AssertionError as e:
-                return None, f"wrong result: {_reason(e)}"
+                return None, f"wrong result: {' '.join(str(e).split())}"
             except Exception as e:  # noqa: BLE001
                 return None, f"run failed: {_reason(e)}"
         try:
