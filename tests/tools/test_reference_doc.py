@@ -25,3 +25,22 @@ def test_every_public_name_is_documented():
     missing = [n for n in gen.public_names(T) if f"`T.{n}" not in text]
     assert not missing, missing
     assert "### `T.alloc_shared(" in text and "`T.float16`" in text
+
+
+def test_the_guide_names_only_existing_language_functions():
+    import re
+
+    names = set()
+    for path in (ROOT / "docs" / "guide").glob("*.md"):
+        names |= set(re.findall(r"\bT\.([A-Za-z_]\w*)(?![\w*])", path.read_text()))
+    missing = sorted(n for n in names if not hasattr(T, n))
+    assert not missing, f"docs/guide mentions T.{missing}"
+
+
+def test_the_guide_links_resolve():
+    import re
+
+    for path in (ROOT / "docs" / "guide").glob("*.md"):
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", path.read_text()):
+            if "://" not in target:
+                assert (path.parent / target).exists(), f"{path.name}: broken link {target}"
