@@ -120,3 +120,40 @@ def test_compile_without_a_gpu(arch, monkeypatch):
     assert "tiles_kernel" in src
     report = kernel.artifact().layout_report()
     assert "A_shared" in report and "acc" in report
+
+
+@T.prim_func
+def floor_ops(Y: T.Tensor((8,), "int32"), Z: T.Tensor((8,), "int32")):
+    with T.Kernel(1, threads=8) as bx:
+        tx = T.get_thread_binding()
+        for i in T.serial(-4, 4):
+            if i + 4 == tx:
+                Y[tx] = i // 3
+                Z[tx] = i % 3
+        for j in T.serial(8):
+            if j == tx:
+                Y[tx] = Y[tx] + j // 2 + j % 2
+
+
+def test_integer_division_floors_unless_operands_are_provably_nonnegative():
+    src, _ = source(floor_ops)
+    assert "tl_floordiv<int>(i, 3)" in src and "tl_floormod<int>(i, 3)" in src
+    assert "j / 2" in src and "j % 2" in src  # j >= 0: plain C++ division
+
+
+def test_a_branch_bound_makes_a_shifted_thread_index_nonnegative():
+    src, _ = source(barriers_ws())
+    assert "tl_floordiv" not in src
+
+
+def barriers_ws():
+    @T.prim_func
+    def ws_copy(A: T.Tensor((256,), "float32"), B: T.Tensor((256,), "float32")):
+        with T.Kernel(1, threads=256) as bx:
+            S_ = T.alloc_shared((256,), "float32")
+            with T.ws(1):
+                T.copy(A, S_)
+            with T.ws(0):
+                T.copy(S_, B)
+
+    return ws_copy

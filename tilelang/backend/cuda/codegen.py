@@ -52,6 +52,16 @@ _BUILTINS = {
 _WHERE = {f"__tl_{a}{x}": f"(int){b}.{x}" for a, b in (("b", "blockIdx"), ("t", "threadIdx")) for x in "xyz"}
 
 
+_FLOOR_HELPERS = """template <typename T> __device__ __forceinline__ T tl_floordiv(T a, T b) {
+  T q = a / b;
+  return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+template <typename T> __device__ __forceinline__ T tl_floormod(T a, T b) {
+  T m = a % b;
+  return (m != 0 && ((m < 0) != (b < 0))) ? m + b : m;
+}"""
+
+
 def ctype(dtype) -> str:
     return CTYPES[dtype.name]
 
@@ -71,6 +81,8 @@ class CodeGen:
         self.name = Namer()
         self.lines: list = []
         self.scalars: set = set()  # local.var buffers printed as scalars
+        self.nonneg_vars: set = set(func.attrs.get("size_vars", ()))
+        self.lower_bounds: dict = {}
         self.last_span = None
 
     # -- entry ---------------------------------------------------------------------------
@@ -102,6 +114,8 @@ class CodeGen:
         self.lines.append(head)
         self.kernel(launch, 1)
         self.lines.append("}")
+        if any("tl_floordiv<" in line or "tl_floormod<" in line for line in self.lines):
+            self.lines[2:2] = [_FLOOR_HELPERS]
         if any("tl::gemm_" in line for line in self.lines):
             self.lines.insert(1, '#include "tl_gemm.cuh"')
         return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
@@ -120,6 +134,8 @@ class CodeGen:
 
     # -- kernel body -----------------------------------------------------------------------
     def kernel(self, k: S.KernelLaunch, indent: int) -> None:
+        self.nonneg_vars.update(k.block_vars)
+        self.nonneg_vars.update(k.thread_vars)
         axes = "xyz"
         swizzle = k.annotations.get("block_swizzle")
         if swizzle and len(k.block_vars) >= 2:
@@ -188,13 +204,19 @@ class CodeGen:
     def stmt_IfThenElse(self, s, indent):
         self.mark(s, indent)
         self.emit(indent, f"if ({self.expr(s.condition)}) {{")
+        saved = dict(self.lower_bounds)
+        for v, lo in self.facts(s.condition).items():
+            self.lower_bounds[v] = max(lo, self.lower_bounds.get(v, lo))
         self.stmt(s.then_body, indent + 1)
+        self.lower_bounds = saved
         if s.else_body is not None:
             self.emit(indent, "} else {")
             self.stmt(s.else_body, indent + 1)
         self.emit(indent, "}")
 
     def stmt_LetStmt(self, s, indent):
+        if self.nonneg(s.value):
+            self.nonneg_vars.add(s.var)
         self.mark(s, indent)
         self.emit(indent, f"const {ctype(s.var.dtype)} {self.name(s.var)} = {self.expr(s.value)};")
         self.stmt(s.body, indent)
@@ -207,6 +229,8 @@ class CodeGen:
 
     def stmt_For(self, s, indent):
         self.mark(s, indent)
+        if self.nonneg(s.min) and self.nonneg(s.step):
+            self.nonneg_vars.add(s.var)
         if s.kind == "vectorized" and self.vector_copy(s, indent):
             return
         v = self.name(s.var)
@@ -334,6 +358,14 @@ class CodeGen:
             if e.op == "//":
                 return f"floorf({a} / {b})"
             return f"({a} - {b} * floorf({a} / {b}))"
+        if e.op in ("//", "%") and e.dtype.is_int and e.dtype.is_signed and not (
+                self.nonneg(e.a) and self.nonneg(e.b)):
+            # Python's floor division / modulo; C++ truncates toward zero for negative operands
+            a, b = self.expr(e.a), self.expr(e.b)
+            t = ctype(e.dtype)
+            if e.op == "//":
+                return f"tl_floordiv<{t}>({a}, {b})"
+            return f"tl_floormod<{t}>({a}, {b})"
         op = _BINARY[e.op]
         prec = _PREC[op]
         text = f"{self.expr(e.a, prec)} {op} {self.expr(e.b, prec + 1)}"
@@ -341,6 +373,48 @@ class CodeGen:
             # half arithmetic computes in float in C++; keep the IR's type at each step
             return f"{ctype(e.dtype)}({text})"
         return f"({text})" if prec < parent or (parent and prec <= 8) else text
+
+    def nonneg(self, e) -> bool:
+        lo = self.lower(e)
+        return lo is not None and lo >= 0
+
+    def lower(self, e):
+        """A constant lower bound of an integer expression, or None: thread / block / size vars
+        and loops from >= 0 are >= 0, branch conditions `x >= c` bound x inside the branch."""
+        if isinstance(e, E.IntImm):
+            return e.value
+        if isinstance(e, E.Var):
+            if e in self.lower_bounds:
+                return self.lower_bounds[e]
+            return 0 if e in self.nonneg_vars else None
+        if isinstance(e, E.Binary):
+            a = self.lower(e.a)
+            if e.op == "-" and isinstance(e.b, E.IntImm):
+                return None if a is None else a - e.b.value
+            b = self.lower(e.b)
+            if a is None or b is None:
+                return None
+            if e.op == "+":
+                return a + b
+            if a >= 0 and b >= 0 and e.op in ("*", "//", "%", "&", ">>", "<<", "|", "^", "min", "max"):
+                return a * b if e.op == "*" else 0
+            return None
+        if isinstance(e, E.Cast) and e.value.dtype.is_int:
+            return self.lower(e.value)
+        if isinstance(e, E.BufferLoad) and not e.dtype.is_signed and not e.dtype.is_float:
+            return 0
+        return None
+
+    def facts(self, cond) -> dict:
+        """Lower bounds that hold where `cond` is true (conjunctions of `var >= c` / `var > c`)."""
+        out = {}
+        if isinstance(cond, E.Binary) and cond.op == "and":
+            out.update(self.facts(cond.a))
+            out.update(self.facts(cond.b))
+        elif isinstance(cond, E.Binary) and cond.op in (">=", ">") and isinstance(cond.a, E.Var) \
+                and isinstance(cond.b, E.IntImm):
+            out[cond.a] = cond.b.value + (1 if cond.op == ">" else 0)
+        return out
 
     def expr_Unary(self, e, parent):
         op = {"-": "-", "~": "~", "not": "!"}[e.op]
