@@ -170,3 +170,26 @@ def test_pipelined_short_and_dynamic_trip_count_on_cpu():
 
     g = torch.Generator().manual_seed(1)
     _check_same(main, (torch.randn(4, 64, 16, generator=g),), (4, 16))
+
+
+def test_annotated_layout_follows_the_staged_buffer():
+    from tilelang.layout import Layout, padded, stacked
+
+    @T.prim_func
+    def main(A: T.Tensor((128, 32), "float32"), C: T.Tensor((32, 32), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            A_s = T.alloc_shared((32, 32), "float32")
+            acc = T.alloc_fragment((32, 32), "float32")
+            T.annotate_layout({A_s: padded((32, 32), 4)})
+            T.clear(acc)
+            for k in T.Pipelined(4, num_stages=2):
+                T.copy(A[k * 32, 0], A_s)
+                for a, b in T.Parallel(32, 32):
+                    acc[a, b] += A_s[a, b]
+            T.copy(acc, C)
+
+    func = software_pipeline(simplify(main))
+    launch = collect(func.body, lambda n: isinstance(n, S.KernelLaunch))[0]
+    ((buf, layout),) = launch.annotations["layout_map"].items()
+    assert buf in launch.allocations and tuple(int(x) for x in buf.shape) == (2, 32, 32)
+    assert isinstance(layout, Layout) and layout.is_equal(stacked(padded((32, 32), 4), 2))

@@ -179,6 +179,14 @@ def _wrap_lets(lets, body):
     return body
 
 
+def _staged_layout(layout, buffer):
+    from ..layout import Layout, stacked
+
+    if isinstance(layout, Layout) and len(layout.shape) + 1 == len(buffer.shape):
+        return stacked(layout, int(buffer.shape[0]))
+    return layout
+
+
 def _plain(loop: S.For) -> S.For:
     ann = {k: v for k, v in loop.annotations.items() if k not in PIPELINE_KEYS}
     return dataclasses.replace(loop, kind="serial", annotations=ann)
@@ -192,7 +200,11 @@ class _Kernels(Mutator):
         if body is k.body:
             return k
         allocations = tuple(self.replaced.get(b, b) for b in k.allocations)
-        return dataclasses.replace(k, body=body, allocations=allocations)
+        annotations = dict(k.annotations)
+        if annotations.get("layout_map"):  # T.annotate_layout of a staged buffer: one copy per stage
+            annotations["layout_map"] = {self.replaced.get(b, b): _staged_layout(lay, self.replaced.get(b, b))
+                                         for b, lay in annotations["layout_map"].items()}
+        return dataclasses.replace(k, body=body, allocations=allocations, annotations=annotations)
 
     def visit_For(self, loop: S.For):
         loop = self.generic_visit(loop)
