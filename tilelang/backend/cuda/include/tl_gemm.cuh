@@ -97,7 +97,7 @@ template <> struct Atom<float, float> {  // tf32 operands, rounded from float on
 template <typename T> TL_DEVICE void round_operand(uint32_t& w) {}
 template <> TL_DEVICE void round_operand<float>(uint32_t& w) { w = float_to_tf32(__uint_as_float(w)); }
 
-// Byte p of a 32-bit operand register holding 4 / sizeof(T) elements.
+// Element p of a 32-bit operand register holding 4 / sizeof(T) elements.
 template <typename T> TL_DEVICE void set_part(uint32_t& w, int p, T v) {
   if constexpr (sizeof(T) == 4) {
     w = bit_cast<uint32_t>(v);
