@@ -255,3 +255,17 @@ def test_reduce_with_negative_dim_and_kept_dim():
         assert lm["s"].register(i, 0) == rows.register(i)
         assert {lm["s"].thread(i, 0, rep=k) for k in range(rows.replicate)} == \
             {rows.thread(i, rep=k) for k in range(rows.replicate)}
+
+
+def test_annotation_of_the_wrong_kind_is_rejected():
+    from tilelang.errors import TileLangTypeError
+
+    @T.prim_func
+    def main(X: T.Tensor((64,), "float32")):
+        with T.Kernel(1, threads=128):
+            f = T.alloc_fragment((64,), "float32")
+            T.annotate_layout({f: L.row_major((64,))})
+            T.copy(X[0], f)
+
+    with pytest.raises(TileLangTypeError, match="needs a tilelang.layout.Fragment"):
+        infer_layouts(main, None)

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import LayoutConflictError, LoweringError, Span
+from ..errors import LayoutConflictError, LoweringError, Span, TileLangTypeError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
@@ -278,6 +278,11 @@ class _Inference:
     def annotations(self):
         ann = self.kernel.annotations.get("layout_map") or {}
         for buffer, layout in ann.items():
+            want = Fragment if _is_fragment(buffer) else Layout
+            if not isinstance(layout, want):
+                raise TileLangTypeError(
+                    f"T.annotate_layout: {buffer.name} is a {buffer.memory_scope} buffer and needs a "
+                    f"tilelang.layout.{want.__name__}, got {layout!r}", buffer.span or self.kernel.span)
             self.decide(buffer, layout, Decision("T.annotate_layout", buffer.span or self.kernel.span))
         for site in self.sites:
             if isinstance(site, _Loop) and isinstance(site.node.annotations.get("loop_layout"), Fragment):
@@ -438,6 +443,8 @@ class _Inference:
         node = site.node
         if isinstance(node, TOP.Copy) and _is_fragment(node.src.buffer) and _is_fragment(node.dst.buffer):
             src, dst = self.known(node.src.buffer), self.known(node.dst.buffer)
+            if not (isinstance(src, Fragment) and isinstance(dst, Fragment)):
+                return
             if src.shape == dst.shape and not src.holds_all_of(dst):
                 self.conflict(node.src.buffer, dst, Decision("T.copy", node.span),
                               f"the threads holding {node.dst.buffer.name} do not hold the same elements of "
