@@ -106,6 +106,7 @@ class Macro:
 
 
 def macro(fn=None, *, hygienic=True):
+    """Mark a helper whose body is inlined, with its arguments substituted, wherever a kernel calls it."""
     if fn is None:
         return lambda f: Macro(f)
     return Macro(fn)

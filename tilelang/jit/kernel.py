@@ -45,6 +45,8 @@ class JITKernel:
         self.target = parse_target(target)
         self.options = {"pass_configs": normalize_pass_configs(pass_configs), "verbose": bool(verbose),
                         "compile_flags": compile_flags, "execution_backend": execution_backend}
+        # Set by the autotuner on the kernel it returns; None on a kernel that was not tuned.
+        self.config = self.latency = self.ref_latency = None
         self._artifacts: dict = {}
         self._binders: dict = {}
         first = self.target if self.target is not None else (Target("cuda") if cuda_available() else Target("cpu"))

@@ -30,10 +30,12 @@ def sync_threads(barrier_id=None, arrive_count=None):
 
 
 def sync_warp(mask=None):
+    """Barrier across the threads of a warp (__syncwarp)."""
     _call_stmt("sync_warp")
 
 
 def sync_grid():
+    """Barrier across every block of the grid (a cooperative launch)."""
     _call_stmt("sync_grid")
 
 
@@ -58,10 +60,12 @@ def mbarrier_wait_parity(mbarrier, parity):
 
 
 def mbarrier_expect_tx(mbarrier, tx):
+    """Add `tx` bytes that async copies must deliver before the mbarrier's phase completes."""
     _call_stmt("mbarrier_expect_tx", _bar(mbarrier, "T.mbarrier_expect_tx"), E.convert(tx))
 
 
 def mbarrier_arrive_expect_tx(mbarrier, tx):
+    """Arrive on an mbarrier and add `tx` expected bytes to its current phase."""
     _call_stmt("mbarrier_arrive_expect_tx", _bar(mbarrier, "T.mbarrier_arrive_expect_tx"), E.convert(tx))
 
 
@@ -76,6 +80,7 @@ def barrier_wait(mbarrier, parity):
 
 
 def fence_proxy_async():
+    """Order this thread's generic-proxy shared-memory writes before later async-proxy (TMA, wgmma) reads."""
     _call_stmt("fence_proxy_async")
 
 
@@ -113,6 +118,7 @@ def annotate_layout(layout_map: dict):
 
 
 def annotate_padding(padding_map: dict):
+    """Accepted for compatibility: padding values for out-of-bounds reads of the named buffers."""
     current_builder("T.annotate_padding").kernel("T.annotate_padding").annotations.setdefault("padding_map", {}).update(padding_map)
 
 
@@ -121,22 +127,27 @@ def annotate_l2_hit_ratio(*args, **kwargs):
 
 
 def no_set_max_nreg():
+    """Hopper: leave register budgets as the compiler set them."""
     current_builder("T.no_set_max_nreg").kernel("T.no_set_max_nreg").annotations["no_set_max_nreg"] = True
 
 
 def disable_warp_group_reg_alloc():
+    """Hopper: do not rebalance registers between warp groups."""
     no_set_max_nreg()
 
 
 def set_max_nreg(reg_count: int, is_inc: int):
+    """Hopper: set this warp group's register budget (is_inc=1 raises, 0 lowers)."""
     _call_stmt("set_max_nreg", reg_count, is_inc)
 
 
 def inc_max_nreg(reg_count: int):
+    """Hopper: raise this warp group's register budget to `reg_count` (setmaxnreg.inc)."""
     set_max_nreg(reg_count, 1)
 
 
 def dec_max_nreg(reg_count: int):
+    """Hopper: lower this warp group's register budget to `reg_count` (setmaxnreg.dec)."""
     set_max_nreg(reg_count, 0)
 
 
@@ -146,48 +157,58 @@ def _shfl(name, value, arg, width):
 
 
 def shfl_xor(value, offset, width=32):
+    """The value held by lane (lane ^ offset) of the warp (butterfly shuffle)."""
     return _shfl("shfl_xor", value, offset, width)
 
 
 def shfl_down(value, offset, width=32):
+    """The value held by lane (lane + offset) of the warp (warp shuffle down)."""
     return _shfl("shfl_down", value, offset, width)
 
 
 def shfl_up(value, offset, width=32):
+    """The value held by lane (lane - offset) of the warp (warp shuffle up)."""
     return _shfl("shfl_up", value, offset, width)
 
 
 def shfl_sync(value, src_lane, width=32):
+    """The value held by lane `src_lane` of the warp (warp shuffle)."""
     return _shfl("shfl_sync", value, src_lane, width)
 
 
 def get_lane_idx(warp_size=32):
+    """This thread's lane within its warp (threadIdx.x % warp_size)."""
     from .kernel import get_thread_binding
 
     return get_thread_binding(0) % warp_size
 
 
 def get_warp_idx(warp_size=32):
+    """This thread's warp within the block (threadIdx.x // warp_size)."""
     from .kernel import get_thread_binding
 
     return get_thread_binding(0) // warp_size
 
 
 def get_warp_group_idx(warp_size=32, warps_per_group=4):
+    """This thread's warp group (128 threads each by default)."""
     from .kernel import get_thread_binding
 
     return get_thread_binding(0) // (warp_size * warps_per_group)
 
 
 def warpgroup_arrive():
+    """Hopper: fence before wgmma reads registers and shared memory written earlier."""
     _call_stmt("warpgroup_arrive")
 
 
 def warpgroup_commit_batch():
+    """Hopper: close the current batch of wgmma operations (wgmma.commit_group)."""
     _call_stmt("warpgroup_commit_batch")
 
 
 def warpgroup_wait(num_mma: int = 0):
+    """Hopper: wait until at most `num_mma` batches of wgmma operations are still in flight."""
     _call_stmt("warpgroup_wait", num_mma)
 
 
@@ -195,5 +216,6 @@ wait_wgmma = warpgroup_wait
 
 
 def tma_store_wait():
+    """Wait until this thread's TMA stores have finished reading shared memory."""
     _call_stmt("tma_store_wait")
 

@@ -103,6 +103,7 @@ def get_thread_binding(dim: int = 0):
 
 
 def get_thread_bindings():
+    """The thread indices (threadIdx.x, y, z) of the enclosing T.Kernel, as a list."""
     frame = _frame("T.get_thread_bindings")
     return list(frame.thread_vars) + [E.const(0)] * (3 - len(frame.thread_vars))
 
@@ -116,16 +117,19 @@ def get_block_binding(dim: int = 0):
 
 
 def get_block_bindings():
+    """The block indices (blockIdx.x, y, z) of the enclosing T.Kernel, as a list."""
     frame = _frame("T.get_block_bindings")
     return list(frame.block_vars) + [E.const(0)] * (3 - len(frame.block_vars))
 
 
 def get_thread_extent(dim: int = 0) -> int:
+    """The block's thread count along `dim`."""
     frame = _frame("T.get_thread_extent")
     return frame.threads[dim] if dim < len(frame.threads) else 1
 
 
 def get_block_extent(dim: int = 0):
+    """The grid extent along `dim` of the enclosing T.Kernel."""
     frame = _frame("T.get_block_extent")
     return frame.grid[dim] if dim < len(frame.grid) else E.const(1)
 

@@ -100,6 +100,7 @@ def serial(start, stop=None, step=1, *, annotations=None):
 
 
 def unroll(start, stop=None, step=1, *, explicit=False, unroll_factor=None, annotations=None):
+    """A serial loop that the compiler unrolls fully (or by `unroll_factor`)."""
     ann = dict(annotations or {})
     if unroll_factor is not None:
         ann["unroll_factor"] = unroll_factor
@@ -107,6 +108,7 @@ def unroll(start, stop=None, step=1, *, explicit=False, unroll_factor=None, anno
 
 
 def vectorized(start, stop=None, *, annotations=None):
+    """A loop over consecutive elements that the compiler turns into vector loads and stores."""
     return LoopSpec("vectorized", [_range("vectorized", start, stop)], dict(annotations or {}))
 
 

@@ -27,14 +27,17 @@ def ceildiv(a, b):
 
 
 def floordiv(a, b):
+    """Integer division rounding toward minus infinity (Python's `//`)."""
     return a // b if _all_python(a, b) else E.binary("//", a, b)
 
 
 def floormod(a, b):
+    """Remainder of floordiv: the result has the sign of the divisor (Python's `%`)."""
     return a % b if _all_python(a, b) else E.binary("%", a, b)
 
 
 def truncdiv(a, b):
+    """Integer division rounding toward zero (C's `/`)."""
     if _all_python(a, b):
         q = abs(a) // abs(b)
         return q if (a >= 0) == (b > 0) else -q
@@ -42,6 +45,7 @@ def truncdiv(a, b):
 
 
 def truncmod(a, b):
+    """Remainder of truncdiv: the result has the sign of the dividend (C's `%`)."""
     return a - truncdiv(a, b) * b
 
 
@@ -66,10 +70,12 @@ def min(*args):
 
 
 def abs(x):
+    """Absolute value of a device expression."""
     return builtins.abs(x) if _all_python(x) else E.call("abs", x)
 
 
 def clamp(x, lo, hi):
+    """`x` limited to the range [lo, hi]."""
     return min(max(x, lo), hi)
 
 
@@ -90,11 +96,13 @@ def infinity(dtype):
 
 
 def max_value(dtype):
+    """The largest finite value of `dtype`."""
     d = as_dtype(dtype)
     return E.const(d.max_value(), d)
 
 
 def min_value(dtype):
+    """The smallest finite value of `dtype` (most negative)."""
     d = as_dtype(dtype)
     return E.const(d.min_value(), d)
 
@@ -105,6 +113,7 @@ def cast(value, dtype):
 
 
 def Cast(dtype, value):
+    """Convert `value` to `dtype` (same as T.cast(value, dtype), with the arguments swapped)."""
     return E.cast(value, dtype)
 
 
@@ -125,6 +134,7 @@ pow, fmod, isnan, isinf = (_math(n) for n in ("pow", "fmod", "isnan", "isinf"))
 
 
 def And(*args):
+    """Logical and of device boolean expressions."""
     out = args[0]
     for x in args[1:]:
         out = E.binary("and", out, x)
@@ -132,6 +142,7 @@ def And(*args):
 
 
 def Or(*args):
+    """Logical or of device boolean expressions."""
     out = args[0]
     for x in args[1:]:
         out = E.binary("or", out, x)
@@ -139,15 +150,38 @@ def Or(*args):
 
 
 def Not(x):
+    """Logical negation of a device boolean expression."""
     return E.unary("not", x)
 
 
-def bitwise_and(a, b): return E.binary("&", a, b)
-def bitwise_or(a, b): return E.binary("|", a, b)
-def bitwise_xor(a, b): return E.binary("^", a, b)
-def bitwise_not(a): return E.unary("~", a)
-def shift_left(a, b): return E.binary("<<", a, b)
-def shift_right(a, b): return E.binary(">>", a, b)
+def bitwise_and(a, b):
+    """Bitwise and of integer expressions (`a & b`)."""
+    return E.binary("&", a, b)
+
+
+def bitwise_or(a, b):
+    """Bitwise or of integer expressions (`a | b`)."""
+    return E.binary("|", a, b)
+
+
+def bitwise_xor(a, b):
+    """Bitwise exclusive or of integer expressions (`a ^ b`)."""
+    return E.binary("^", a, b)
+
+
+def bitwise_not(a):
+    """Bitwise complement of an integer expression (`~a`)."""
+    return E.unary("~", a)
+
+
+def shift_left(a, b):
+    """Left shift of an integer expression (`a << b`)."""
+    return E.binary("<<", a, b)
+
+
+def shift_right(a, b):
+    """Right shift (arithmetic for signed types) (`a >> b`)."""
+    return E.binary(">>", a, b)
 
 
 def call_extern(dtype, name, *args):
@@ -156,6 +190,7 @@ def call_extern(dtype, name, *args):
 
 
 def evaluate(value):
+    """Evaluate an expression for its side effect (an intrinsic call) as a statement."""
     from ..ir import stmt as S
     from ..ir.builder import current_builder
 

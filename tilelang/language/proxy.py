@@ -57,6 +57,7 @@ class _TensorProxy:
 
 
 class _StridedTensorProxy:
+    """A tensor parameter with explicit strides (in elements): T.StridedTensor(shape, strides, dtype)."""
     def __call__(self, shape, strides, dtype="float32", **_):
         return _annotation(shape, dtype, strides)
 

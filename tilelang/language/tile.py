@@ -123,18 +123,22 @@ def reduce_max(buffer, out, dim=-1, clear=True):
 
 
 def reduce_min(buffer, out, dim=-1, clear=True):
+    """out = min(buffer) along `dim` (an all-reduce; clear=False combines with out)."""
     reduce(buffer, out, "min", dim, clear)
 
 
 def reduce_sum(buffer, out, dim=-1, clear=True):
+    """out = sum(buffer) along `dim` (an all-reduce: every thread of a row holds the result; clear=False adds to out)."""
     reduce(buffer, out, "sum", dim, clear)
 
 
 def reduce_abssum(buffer, out, dim=-1, clear=True):
+    """out = sum(|buffer|) along `dim` (an all-reduce; clear=False adds to out)."""
     reduce(buffer, out, "abssum", dim, clear)
 
 
 def reduce_absmax(buffer, out, dim=-1, clear=True):
+    """out = max(|buffer|) along `dim` (an all-reduce: every thread of a row holds it; clear=False keeps out's values in)."""
     reduce(buffer, out, "absmax", dim, clear)
 
 
@@ -172,8 +176,10 @@ def atomic_add(dst, value, memory_order=None, return_prev=False, use_tma=False):
 
 
 def atomic_max(dst, value, memory_order=None, return_prev=False):
+    """Atomic `dst = max(dst, value)`: a scalar element, or element-wise over a tile."""
     _atomic("max", dst, value, "T.atomic_max")
 
 
 def atomic_min(dst, value, memory_order=None, return_prev=False):
+    """Atomic `dst = min(dst, value)`: a scalar element, or element-wise over a tile."""
     _atomic("min", dst, value, "T.atomic_min")
