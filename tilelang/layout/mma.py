@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..errors import LoweringError, TileLangValueError
 from ..ir import expr as E
+from ..ir.dtypes import as_dtype
 from .fragment import Fragment
 from .layout import Layout
 from .shared import SWIZZLE_BYTES, row_major, stacked, swizzled
@@ -79,15 +80,13 @@ def mma_accumulator(m: int, n: int, warp_m: int, warp_n: int, dtype_bits: int = 
         register = (mi * ni_count + ni) * 4 + r // 8 * 2 + col % 2
         return thread, register
 
-    frag = Fragment((m, n), warp_m * warp_n * WARP_SIZE, fn, name=f"mma_acc[{warp_m}x{warp_n}]")
-    return frag
+    return Fragment((m, n), warp_m * warp_n * WARP_SIZE, fn, name=f"mma_acc[{warp_m}x{warp_n}]")
 
 
 def mma_operand_a(m: int, k: int, warp_m: int, warp_n: int, dtype="float16") -> Fragment:
     """The A-operand fragment of an (m, k) 16-bit tile, replicated over the warp_n warps that
     share each row block."""
-    bits = getattr(dtype, "bits", None) or {"float16": 16, "bfloat16": 16}.get(str(dtype), 0)
-    if bits != 16:
+    if as_dtype(dtype).bits != 16:
         raise TileLangValueError(f"an A operand in registers must be a 16-bit type (float16, bfloat16), got {dtype}")
     _check_tile(m, k, warp_m, 1, "a gemm A operand")
     if k % 16:
