@@ -208,3 +208,29 @@ def store_4d(O: T.Tensor((2, 2, 64, 64), "float16")):
 def test_fragment_store_into_a_region_of_a_4d_tensor_is_vectorized():
     src = cuda(store_4d)
     assert "reinterpret_cast<const uint" in src.split("T.copy(o")[1]
+
+
+@T.prim_func
+def add_tiles(A: T.Tensor((64, 64), "float16"), B: T.Tensor((64, 64), "float16"), C: T.Tensor((64, 64), "float16")):
+    with T.Kernel(1, threads=128) as bx:
+        A_s = T.alloc_shared((64, 64), "float16")
+        c = T.alloc_fragment((64, 64), "float16")
+        T.copy(A, A_s)
+        for i, j in T.Parallel(64, 64):
+            c[i, j] = A_s[i, j] + B[i, j]
+        T.copy(c, C)
+
+
+def test_parallel_loops_read_memory_operands_as_vectors():
+    src = cuda(add_tiles)
+    loop = src.split("T.Parallel(64, 64)")[1].split("T.copy(c, C)")[0]
+    assert "*reinterpret_cast<uint4*>(tl_ld0) = *reinterpret_cast<const uint4*>(&A_s[" in loop
+    assert "*reinterpret_cast<uint4*>(tl_ld1) = *reinterpret_cast<const uint4*>(&B[" in loop
+    assert re.search(r"c\[j_v \* 8 \+ v\] = half_t\(tl_ld0\[v\] \+ tl_ld1\[v\]\);", loop)
+
+
+def test_register_only_loops_stay_scalar():
+    src = cuda(add_tiles)
+    fill = cuda(reduce_max_keep).split("T.fill(m, 0.5)")[1].split("T.copy(X, x)")[0]
+    assert "reinterpret_cast" not in fill and "m[" in fill
+    assert "tl_vec" not in src.split("T.Parallel(64, 64)")[1].split("T.copy(c, C)")[0]

@@ -95,6 +95,16 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
             stmts.append(substitute(one, {**{v: substitute(m, {reg: rc}) for v, m in mapping.items()}, reg: rc,
                                           _REG: rc}))
         out = S.seq(stmts)
+    elif thread_guard is None and (w := _vector_plan(vars_, body, frag, ctx)) > 1:
+        # w consecutive registers hold w consecutive elements of the last dim: one vector access
+        ro, rv = ctx.var(f"{vars_[-1].name}_v"), ctx.var("v")
+        start = frag.logical(ctx.thread, ro * w)
+        vmap = {v: _expr(x) for v, x in zip(vars_, start)}
+        vmap[vars_[-1]] = vmap[vars_[-1]] + rv
+        vmap[_REG] = ro * w + rv
+        inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body, vmap), span=span)
+        out = S.For(ro, E.const(0), E.const(num_registers // w), "unroll", inner, annotations=lowered_loop(),
+                    span=span)
     else:
         out = substitute(body, {**mapping})
         if isinstance(frag, Striped) and not frag.covers_exactly():
@@ -111,6 +121,69 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
     elif frag.num_threads > ctx.num_threads:
         raise CompileError(f"a loop planned over {frag.num_threads} threads runs in a group of {ctx.num_threads}", span)
     return out
+
+
+def _vector_plan(vars_, body, frag, ctx) -> int:
+    """Elements per vector access for a loop body that is one store (1: stay scalar): the loop's
+    vector width, where every memory access walks the last loop var contiguously and aligned."""
+    if isinstance(frag, Striped) or not isinstance(body, S.BufferStore) or not vars_:
+        return 1
+    if ctx.pass_configs.get("tir.disable_vectorize") or not frag.is_dense():
+        return 1
+    w = frag.vector_width()
+    if w < 2 or frag.num_registers % w:
+        return 1
+    from ..ir.visitor import collect
+    from .lower_copy import divisible
+
+    last = vars_[-1]
+    accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
+    if collect(body.value, lambda n: isinstance(n, E.Call) and not n.name in E.MATH_INTRINSICS):
+        return 1
+    for acc in accesses:
+        buf = acc.buffer
+        w = min(w, max(16 // buf.dtype.bytes, 1))
+        if len(acc.indices) == 1 and acc.indices[0] is _REG:
+            continue
+        scope = buf.memory_scope
+        idx = list(acc.indices)
+        if not any(_uses(i, last) for i in idx):
+            if acc is body:
+                return 1  # every element would store to one place
+            continue
+        if scope not in ("global", "shared", "shared.dyn") or any(_uses(i, last) for i in idx[:-1]):
+            return 1
+        base = _unit_base(idx[-1], last)
+        if base is None:
+            return 1
+        if scope == "global":
+            row = buf.shape[-1]
+        else:
+            layout = ctx.layout(buf)
+            row = E.const(layout.contiguous_width()) if layout is not None else buf.shape[-1]
+        while w > 1 and not (divisible(base, w) and divisible(row, w)):
+            w //= 2
+    return w
+
+
+def _unit_base(index, var):
+    """`b` when index is `b + var` with var nowhere in b, else None."""
+    from ..arith import simplify
+
+    if index is var:
+        return E.const(0)
+    if isinstance(index, E.Binary) and index.op == "+":
+        if index.b is var and not _uses(index.a, var):
+            return index.a
+        if index.a is var and not _uses(index.b, var):
+            return index.b
+        if _uses(index.a, var) and not _uses(index.b, var):
+            inner = _unit_base(index.a, var)
+            return None if inner is None else simplify(inner + index.b)
+        if _uses(index.b, var) and not _uses(index.a, var):
+            inner = _unit_base(index.b, var)
+            return None if inner is None else simplify(index.a + inner)
+    return None
 
 
 def _register_free(cond, reg, num_registers):

@@ -49,6 +49,8 @@ _BUILTINS = {
     "shfl_up": "tl::shfl_up", "shfl_sync": "tl::shfl_idx", "warpgroup_arrive": "tl::wgmma_fence",
     "warpgroup_commit_batch": "tl::wgmma_commit_group", "tma_store_wait": "tl::tma_store_wait<0>",
 }
+_VECTOR_TYPES = {4: "unsigned", 8: "uint2", 16: "uint4"}
+
 _WHERE = {f"__tl_{a}{x}": f"(int){b}.{x}" for a, b in (("b", "blockIdx"), ("t", "threadIdx")) for x in "xyz"}
 
 
@@ -83,6 +85,7 @@ class CodeGen:
         self.scalars: set = set()  # local.var buffers printed as scalars
         self.nonneg_vars: set = set(func.attrs.get("size_vars", ()))
         self.lower_bounds: dict = {}
+        self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
         self.last_span = None
 
     # -- entry ---------------------------------------------------------------------------
@@ -245,54 +248,80 @@ class CodeGen:
         self.emit(indent, "}")
 
     def vector_copy(self, s: S.For, indent: int) -> bool:
-        """`for i in vectorized(n): dst[a + i] = src[b + i]` as one uint2/uint4 access."""
+        """A vectorized loop whose body is one store: memory operands move as uint/uint2/uint4.
+
+        `dst[a + i] = src[b + i]` is one vector copy. Otherwise loads from global / shared memory
+        that walk the loop var are read as vectors into registers first, the elements are
+        computed, and a global / shared destination is written as one vector."""
         body = s.body
         if not isinstance(body, S.BufferStore) or body.buffer in self.scalars:
             return False
         if not (E.is_const(s.extent) and E.is_const(s.min, 0) and E.is_const(s.step, 1)):
             return False
-        nbytes = s.extent.value * body.buffer.dtype.bytes
-        if nbytes not in (4, 8, 16):
+        n = s.extent.value
+        d0 = self.vector_start(s.var, body.buffer, body.indices, n)
+        if d0 is None:
             return False
         src = body.value if isinstance(body.value, E.BufferLoad) and body.value.dtype == body.buffer.dtype else None
-        if src is not None and src.buffer in self.scalars:
-            src = None
+        s0 = self.vector_start(s.var, src.buffer, src.indices, n) if src is not None else None
+        local_dst = body.buffer.memory_scope == "local"
+        if s0 is not None and not (local_dst and src.buffer.memory_scope == "local"):
+            vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
+            val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
+            self.emit(indent, f"{dst} = {val};")
+            return True
+        from ...ir.visitor import collect
+
+        loads = []
+        for load in collect(body.value, lambda x: isinstance(x, E.BufferLoad)):
+            if load.buffer.memory_scope == "local" or load.buffer in self.scalars or any(load is x for x, _ in loads):
+                continue
+            start = self.vector_start(s.var, load.buffer, load.indices, n)
+            if start is not None:
+                loads.append((load, start))
+        if local_dst and not loads:
+            return False  # registers from registers: plain per-element code is best
+        v = self.name(s.var)
+        self.emit(indent, "{")
+        for k, (load, start) in enumerate(loads):
+            t, vt = ctype(load.dtype), _VECTOR_TYPES[n * load.dtype.bytes]
+            self.emit(indent + 1, f"alignas(16) {t} tl_ld{k}[{n}];")
+            self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(tl_ld{k}) = "
+                                  f"*reinterpret_cast<const {vt}*>(&{self.name(load.buffer)}[{self.expr(start)}]);")
+            self.replaced[id(load)] = f"tl_ld{k}[{v}]"
+        target = f"{self.name(body.buffer)}[{self.expr(d0)} + {v}]" if local_dst else f"tl_vec[{v}]"
+        if not local_dst:
+            self.emit(indent + 1, f"alignas(16) {ctype(body.buffer.dtype)} tl_vec[{n}];")
+        self.emit(indent + 1, "#pragma unroll")
+        self.emit(indent + 1, f"for (int {v} = 0; {v} < {n}; ++{v}) {{")
+        self.emit(indent + 2, f"{target} = {self.expr(body.value)};")
+        self.emit(indent + 1, "}")
+        for load, _ in loads:
+            self.replaced.pop(id(load), None)
+        if not local_dst:
+            vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}]) = "
+                                  f"*reinterpret_cast<const {vt}*>(tl_vec);")
+        self.emit(indent, "}")
+        return True
+
+    def vector_start(self, var, buffer, indices, n):
+        """The flat index of element 0 when `buffer[indices]` walks `var` with unit stride and the
+        n elements make a 4/8/16-byte vector; else None."""
+        if buffer in self.scalars or n * buffer.dtype.bytes not in _VECTOR_TYPES:
+            return None
         from ...arith import simplify
         from ...ir.visitor import substitute
 
-        def start_and_unit(buffer, indices):
-            flat = indices[0] if len(indices) == 1 else _row_major(buffer, indices)
-            if not _uses(flat, s.var):
-                return None
-            # the index is `base + var` with base free of var (checked structurally: a trailing + var)
-            if isinstance(flat, E.Binary) and flat.op == "+" and flat.b is s.var and not _uses(flat.a, s.var):
-                return flat.a
-            zero = simplify(substitute(flat, {s.var: E.const(0, s.var.dtype)}))
-            one = simplify(substitute(flat, {s.var: E.const(1, s.var.dtype)}))
-            return zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, s.var) else None
-
-        d0 = start_and_unit(body.buffer, body.indices)
-        s0 = start_and_unit(src.buffer, src.indices) if src is not None else None
-        if d0 is None:
-            return False
-        vt = {4: "unsigned", 8: "uint2", 16: "uint4"}[nbytes]
-        if s0 is None:
-            # compute the elements into a register vector, store it at once
-            t, v = ctype(body.buffer.dtype), self.name(s.var)
-            self.emit(indent, "{")
-            self.emit(indent + 1, f"alignas(16) {t} tl_vec[{s.extent.value}];")
-            self.emit(indent + 1, "#pragma unroll")
-            self.emit(indent + 1, f"for (int {v} = 0; {v} < {s.extent.value}; ++{v}) {{")
-            self.emit(indent + 2, f"tl_vec[{v}] = {self.expr(body.value)};")
-            self.emit(indent + 1, "}")
-            self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}]) = "
-                                  f"*reinterpret_cast<const {vt}*>(tl_vec);")
-            self.emit(indent, "}")
-            return True
-        dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
-        val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
-        self.emit(indent, f"{dst} = {val};")
-        return True
+        flat = indices[0] if len(indices) == 1 else _row_major(buffer, indices)
+        if not _uses(flat, var):
+            return None
+        if isinstance(flat, E.Binary) and flat.op == "+" and flat.b is var and not _uses(flat.a, var):
+            return flat.a
+        zero = simplify(substitute(flat, {var: E.const(0, var.dtype)}))
+        one = simplify(substitute(flat, {var: E.const(1, var.dtype)}))
+        return zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, var) else None
 
     # -- expressions ---------------------------------------------------------------------------
     def access(self, buffer, indices) -> str:
@@ -348,6 +377,9 @@ class CodeGen:
         return self.name(e)
 
     def expr_BufferLoad(self, e, parent):
+        replaced = self.replaced.get(id(e))
+        if replaced is not None:
+            return replaced
         return self.access(e.buffer, e.indices)
 
     def expr_Binary(self, e, parent):
