@@ -1,0 +1,220 @@
+// host_shim.h: runs the CUDA C++ our codegen prints on the CPU, for tests on machines without a
+// GPU. Every CUDA thread of a block is a std::thread; blocks run one after another and share one
+// shared-memory arena. It stands in for tl.cuh: only what non-GEMM kernels use (types, math,
+// barriers, warp shuffles, atomics, mbarriers, cp.async as plain copies).
+#pragma once
+#include <barrier>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__
+#define __align__(n) __attribute__((aligned(n)))
+#define __grid_constant__
+
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+};
+inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 gridDim, blockDim;
+alignas(1024) uint8_t tl_smem[1 << 18];
+
+struct alignas(8) uint2 {
+  unsigned x, y;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
+
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline float exp10f(float x) { return std::pow(10.0f, x); }
+inline float __int_as_float(int i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+
+namespace tl {
+
+struct half_t {
+  _Float16 v;
+  half_t() = default;
+  half_t(float f) : v(static_cast<_Float16>(f)) {}
+  operator float() const { return static_cast<float>(v); }
+};
+
+struct bfloat16_t {
+  uint16_t bits;
+  bfloat16_t() = default;
+  bfloat16_t(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fff + ((u >> 16) & 1);  // round to nearest even
+    bits = static_cast<uint16_t>(u >> 16);
+  }
+  operator float() const {
+    uint32_t u = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+};
+
+template <typename T> inline T max(T a, T b) { return a > b ? a : b; }
+template <typename T> inline T min(T a, T b) { return a < b ? a : b; }
+template <typename T> inline T infinity() { return T(INFINITY); }
+inline float fast_exp2(float x) { return std::exp2(x); }
+inline float fast_exp(float x) { return std::exp(x); }
+inline float fast_log(float x) { return std::log(x); }
+inline float fast_log2(float x) { return std::log2(x); }
+inline float fast_rsqrt(float x) { return 1.0f / std::sqrt(x); }
+inline float fast_tanh(float x) { return std::tanh(x); }
+inline float fast_sin(float x) { return std::sin(x); }
+inline float fast_cos(float x) { return std::cos(x); }
+
+// -- the block being run ------------------------------------------------------------------------
+struct BlockState {
+  std::unique_ptr<std::barrier<>> block;
+  std::vector<std::unique_ptr<std::barrier<>>> warps;
+  std::vector<uint64_t> lanes;  // shuffle exchange, one slot per thread
+  std::mutex named_lock;
+  std::map<int, std::unique_ptr<std::barrier<>>> named;
+};
+inline BlockState* block_state = nullptr;
+inline std::mutex atomic_lock;
+
+inline int linear_thread() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
+inline void syncthreads() { block_state->block->arrive_and_wait(); }
+
+template <typename T> inline T shfl_xor(T v, int lane_mask, int width = 32) {
+  int t = linear_thread(), lane = t % 32, warp = t / 32;
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  block_state->lanes[t] = bits;
+  block_state->warps[warp]->arrive_and_wait();
+  int src = (lane ^ lane_mask) % width + (lane / width) * width;
+  uint64_t got = block_state->lanes[warp * 32 + src];
+  block_state->warps[warp]->arrive_and_wait();
+  T out;
+  std::memcpy(&out, &got, sizeof(T));
+  return out;
+}
+
+inline void named_barrier_sync(int id, int count) {
+  std::barrier<>* b;
+  {
+    std::lock_guard<std::mutex> g(block_state->named_lock);
+    auto& slot = block_state->named[id];
+    if (!slot) slot = std::make_unique<std::barrier<>>(count);
+    b = slot.get();
+  }
+  b->arrive_and_wait();
+}
+
+template <typename T> inline T atomic_add(T* p, T v) {
+  std::lock_guard<std::mutex> g(atomic_lock);
+  T old = *p;
+  *p = T(float(old) + float(v));
+  return old;
+}
+template <typename T> inline T atomic_max(T* p, T v) {
+  std::lock_guard<std::mutex> g(atomic_lock);
+  T old = *p;
+  if (v > old) *p = v;
+  return old;
+}
+template <typename T> inline T atomic_min(T* p, T v) {
+  std::lock_guard<std::mutex> g(atomic_lock);
+  T old = *p;
+  if (v < old) *p = v;
+  return old;
+}
+
+// -- mbarriers: arrival counts and phases, waited on with a condition variable ------------------
+struct MBarrier {
+  int count = 0, pending = 0, phase = 0;
+};
+inline std::mutex mbar_lock;
+inline std::condition_variable mbar_cv;
+inline std::map<uint64_t*, MBarrier> mbars;
+
+inline void mbar_init(uint64_t* bar, int count) {
+  std::lock_guard<std::mutex> g(mbar_lock);
+  mbars[bar] = MBarrier{count, count, 0};
+}
+inline void mbar_arrive(uint64_t* bar) {
+  std::lock_guard<std::mutex> g(mbar_lock);
+  MBarrier& b = mbars[bar];
+  if (--b.pending == 0) {
+    b.phase += 1;
+    b.pending = b.count;
+    mbar_cv.notify_all();
+  }
+}
+inline void mbar_wait(uint64_t* bar, int parity) {
+  std::unique_lock<std::mutex> g(mbar_lock);
+  mbar_cv.wait(g, [&] { return (mbars[bar].phase & 1) != parity; });
+}
+inline void mbar_expect_tx(uint64_t*, uint32_t) {}
+inline void fence_mbarrier_init() {}
+inline void fence_proxy_async() {}
+
+// -- cp.async as synchronous copies ----------------------------------------------------------------
+inline void cp_async_4(void* d, const void* s) { std::memcpy(d, s, 4); }
+inline void cp_async_8(void* d, const void* s) { std::memcpy(d, s, 8); }
+inline void cp_async_16(void* d, const void* s) { std::memcpy(d, s, 16); }
+inline void cp_async_4_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 4) : (void)std::memset(d, 0, 4); }
+inline void cp_async_8_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 8) : (void)std::memset(d, 0, 8); }
+inline void cp_async_16_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 16) : (void)std::memset(d, 0, 16); }
+inline void cp_async_commit() {}
+template <int N> inline void cp_async_wait() {}
+
+inline void device_assert(bool cond, const char* msg) {
+  if (!cond) {
+    std::fprintf(stderr, "device assertion failed: %s\n", msg);
+    std::abort();
+  }
+}
+
+// Runs `kernel` (a callable with no arguments) over the grid: blocks in order, threads in parallel.
+template <typename F> void launch(F kernel, dim3 grid, dim3 block) {
+  gridDim = grid;
+  blockDim = block;
+  int n = block.x * block.y * block.z;
+  for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        BlockState state;
+        state.block = std::make_unique<std::barrier<>>(n);
+        for (int w = 0; w * 32 < n; ++w) state.warps.push_back(std::make_unique<std::barrier<>>(std::min(32, n - w * 32)));
+        state.lanes.assign(n, 0);
+        block_state = &state;
+        mbars.clear();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < n; ++t)
+          threads.emplace_back([=] {
+            threadIdx = dim3{unsigned(t % block.x), unsigned((t / block.x) % block.y), unsigned(t / (block.x * block.y))};
+            blockIdx = dim3{bx, by, bz};
+            kernel();
+          });
+        for (auto& th : threads) th.join();
+        block_state = nullptr;
+      }
+}
+
+}  // namespace tl
+
+inline void __syncthreads() { tl::syncthreads(); }
+inline void __syncwarp() {}

@@ -1,0 +1,192 @@
+"""The generated CUDA, compiled as host C++ (host_shim.h) and run thread by thread, computes what
+the program says: the conformance cases that use no GEMM / TMA, and lowering corner cases."""
+import importlib
+import os
+import pathlib
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import tilelang.language as T  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from host_cuda import CXX, HostKernel  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CONFORMANCE = pathlib.Path(os.environ.get("TILELANG_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance"))
+
+pytestmark = pytest.mark.skipif(CXX is None, reason="no host C++ compiler")
+
+HOST_CASES = [
+    ("elementwise", "add_1d_tail"), ("elementwise", "add_2d_tiles_f16"), ("elementwise", "add_2d_tiles_tail"),
+    ("elementwise", "scale_cast_f16_f32"), ("elementwise", "where_clamp"),
+    ("simt", "gemv_thread_per_row"), ("simt", "splitk_gemv_2d_threads"), ("simt", "row_argmax_alloc_var"),
+    ("simt", "transpose_shared"), ("simt", "local_vector_reverse"),
+    ("reduce", "softmax_rows"), ("reduce", "rmsnorm_f16"), ("reduce", "column_max"), ("reduce", "atomic_sum"),
+    ("barrier", "barrier_handoff"), ("dynamic", "dynamic_rows_add"),
+]
+
+
+def _conformance():
+    if not CONFORMANCE.exists():
+        pytest.skip(f"conformance suite not found at {CONFORMANCE}")
+    for p in (str(CONFORMANCE), str(CONFORMANCE / "cases")):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    return importlib.import_module("harness")
+
+
+def run(func, inputs, out_idx=()):
+    """Outputs `out_idx` allocated (zeros), the kernel run on the host; returns every argument."""
+    full, it = [], iter(inputs)
+    for i, p in enumerate(func.params):
+        if i in out_idx:
+            shape = []
+            for s in p.shape:
+                shape.append(int(s) if not hasattr(s, "name") else None)
+            if None in shape:  # a symbolic size: the first input with that dim gives it
+                known = {d: int(t.shape[k]) for t, q in zip(inputs, func.params) for k, d in enumerate(getattr(q, "shape", ()))}
+                shape = [int(s) if not hasattr(s, "name") else known[s] for s in p.shape]
+            full.append(torch.zeros(shape, dtype=p.dtype.torch))
+        else:
+            full.append(next(it))
+    HostKernel(func)(*full)
+    return full
+
+
+@pytest.mark.parametrize("module, name", HOST_CASES, ids=[f"{m}.{n}" for m, n in HOST_CASES])
+def test_conformance_case_on_the_host(module, name):
+    harness = _conformance()
+    case = next(c for c in importlib.import_module(module).CASES if c.name == name)
+    inputs = list(case.inputs(torch.Generator().manual_seed(1234)))
+    refs = case.reference(*[x.clone() for x in inputs])
+    func = case.build()
+    out_idx = list(case.out_idx or [])
+    if case.jit_call is not None:  # dynamic: the same kernel on two sets of inputs
+        half = len(inputs) // 2
+        outs = [run(func, inputs[:half], out_idx)[out_idx[0]], run(func, inputs[half:], out_idx)[out_idx[0]]]
+    else:
+        full = run(func, inputs, out_idx)
+        outs = [full[i] for i in (out_idx or case.inplace)]
+    why = harness.check(outs, refs, case.tol, case.exact)
+    assert why is None, why
+
+
+@T.prim_func
+def scan_rows(A: T.Tensor((16, 64), "float32"), B: T.Tensor((16, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        f = T.alloc_fragment((16, 64), "float32")
+        T.copy(A, f)
+        T.cumsum(f, dim=1, reverse=True)
+        T.copy(f, B)
+
+
+@T.prim_func
+def column_sums(X: T.Tensor((256, 64), "float32"), Out: T.Tensor((64,), "float32")):
+    with T.Kernel(4, threads=128) as bx:
+        x = T.alloc_fragment((64,), "float32")
+        s = T.alloc_fragment((64, 64), "float32")
+        T.copy(X[bx * 64, 0], s)
+        T.reduce_sum(s, x, dim=0)
+        T.atomic_add(Out[0:64], x)
+
+
+@T.prim_func
+def panels(A: T.Tensor((256, 200), "float32"), B: T.Tensor((256, 200), "float32")):
+    with T.Kernel(T.ceildiv(200, 32), 8, threads=128) as (bx, by):
+        T.use_swizzle(panel_size=4)
+        for i, j in T.Parallel(32, 32):
+            if bx * 32 + j < 200:
+                B[by * 32 + i, bx * 32 + j] = A[by * 32 + i, bx * 32 + j] * 2.0
+
+
+@T.prim_func
+def rowmax_keep(X: T.Tensor((64, 512), "float32"), Y: T.Tensor((64,), "float32")):
+    with T.Kernel(2, threads=256) as bx:
+        x = T.alloc_fragment((32, 512), "float32")
+        m = T.alloc_fragment((32,), "float32")
+        T.fill(m, 0.5)
+        T.copy(X[bx * 32, 0], x)
+        T.reduce_max(x, m, dim=1, clear=False)
+        T.copy(m, Y[bx * 32])
+
+
+@T.prim_func
+def ws_stage(A: T.Tensor((512,), "float32"), B: T.Tensor((512,), "float32")):
+    with T.Kernel(2, threads=256) as bx:
+        S_ = T.alloc_shared((256,), "float32")
+        bar = T.alloc_barrier(128)
+        with T.ws(1):
+            T.copy(A[bx * 256], S_)
+            T.mbarrier_arrive(bar)
+        with T.ws(0):
+            T.mbarrier_wait_parity(bar, 0)
+            for i in T.Parallel(256):
+                B[bx * 256 + i] = S_[255 - i] + 1.0
+
+
+@T.prim_func
+def mixed_add(A: T.Tensor((64, 64), "float16"), B: T.Tensor((64, 64), "float16"), C: T.Tensor((64, 64), "float16")):
+    with T.Kernel(1, threads=128) as bx:
+        A_s = T.alloc_shared((64, 64), "float16")
+        c = T.alloc_fragment((64, 64), "float16")
+        T.copy(A, A_s)
+        for i, j in T.Parallel(64, 64):
+            c[i, j] = A_s[i, j] + B[i, j]
+        T.copy(c, C)
+
+
+@T.prim_func
+def floors(Y: T.Tensor((8,), "int32"), Z: T.Tensor((8,), "int32")):
+    with T.Kernel(1, threads=32) as bx:
+        tx = T.get_thread_binding()
+        for i in T.serial(-4, 4):
+            if i + 4 == tx:
+                Y[tx] = i // 3
+                Z[tx] = i % 3
+
+
+def test_fragment_cumsum():
+    a = torch.randn(16, 64)
+    (_, b) = run(scan_rows, [a], [1])
+    torch.testing.assert_close(b, a.flip(1).cumsum(1).flip(1), rtol=1e-4, atol=1e-4)
+
+
+def test_tile_atomics_from_a_replicated_fragment():
+    x = torch.randn(256, 64)
+    out = torch.zeros(64)
+    run(column_sums, [x, out])
+    torch.testing.assert_close(out, x.sum(0), rtol=1e-4, atol=1e-4)
+
+
+def test_block_swizzle_covers_the_grid():
+    a = torch.randn(256, 200)
+    (_, b) = run(panels, [a], [1])
+    torch.testing.assert_close(b, a * 2)
+
+
+def test_reduce_across_warps_with_clear_false():
+    x = torch.randn(64, 512) - 3
+    (_, y) = run(rowmax_keep, [x], [1])
+    torch.testing.assert_close(y, x.max(1).values.clamp(min=0.5))
+
+
+def test_warp_specialized_handoff_through_an_mbarrier():
+    a = torch.randn(512)
+    (_, b) = run(ws_stage, [a], [1])
+    torch.testing.assert_close(b, a.reshape(2, 256).flip(1).reshape(-1) + 1)
+
+
+def test_vectorized_parallel_loop():
+    a, b = torch.randn(64, 64).half(), torch.randn(64, 64).half()
+    (_, _, c) = run(mixed_add, [a, b], [2])
+    torch.testing.assert_close(c, a + b)
+
+
+def test_floor_division_of_negative_numbers():
+    y, z = torch.zeros(8, dtype=torch.int32), torch.zeros(8, dtype=torch.int32)
+    run(floors, [y, z])
+    i = torch.arange(-4, 4, dtype=torch.int32)
+    assert torch.equal(y, torch.div(i, 3, rounding_mode="floor")) and torch.equal(z, i % 3)
