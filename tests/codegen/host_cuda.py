@@ -6,6 +6,7 @@ import ctypes
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,9 +30,10 @@ class HostKernel:
 
     def __init__(self, func, arch: str = "sm_80", options=None):
         self.func = func
-        self.source, self.signature, self.lowered, _ = lower_to_source(func, Target("cuda", arch), options or {})
+        self.source, self.signature, self.lowered, ctx = lower_to_source(func, Target("cuda", arch), options or {})
         (self.launch,) = collect(self.lowered.body, lambda n: isinstance(n, S.KernelLaunch))
-        self.lib = _compile(self.source + self._wrapper())
+        source, maps = _host_gemms(self.source, func, ctx)
+        self.lib = _compile(source + self._wrapper(), maps)
 
     def _wrapper(self) -> str:
         args = []
@@ -41,7 +43,7 @@ class HostKernel:
             else:
                 args.append(f"*({ctype(obj.dtype)}*)args[{n}]")
         call = f"{self.signature.name}({', '.join(args)})"
-        return ("\nextern \"C\" void tl_host_launch(void** args, unsigned gx, unsigned gy, unsigned gz,"
+        return ("\nextern \"C\" __attribute__((visibility(\"default\"))) void tl_host_launch(void** args, unsigned gx, unsigned gy, unsigned gz,"
                 " unsigned bx, unsigned by, unsigned bz) {\n"
                 f"  tl::launch([=] {{ {call}; }}, dim3{{gx, gy, gz}}, dim3{{bx, by, bz}});\n}}\n")
 
@@ -78,10 +80,69 @@ class HostKernel:
         del keep
 
 
-def _compile(source: str):
-    text = source.replace('#include "tl.cuh"', f'#include "{SHIM}"')
-    if "tl_gemm.cuh" in text:
-        raise NotImplementedError("GEMM kernels do not run on the host shim")
+def _host_gemms(source: str, func, ctx):
+    """Each `tl::gemm_ss<` / `tl::gemm_rs<` call becomes `tl_host::gemm_..<ID, ` with offset tables
+    GemmMaps<ID> computed here from the kernel's layouts (GEMMs in program order)."""
+    import numpy as np
+
+    from tilelang.ir import tileop as TOP
+
+    gemms = collect(func.body, lambda n: isinstance(n, TOP.Gemm))
+    parts = re.split(r"tl::(gemm_ss|gemm_rs)<", source)
+    if len(parts) == 1:
+        return source, ""
+    if (len(parts) - 1) // 2 != len(gemms):
+        raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
+    out = [parts[0]]
+    maps = []
+    for n, op in enumerate(gemms):
+        out.append(f"tl_host::{parts[1 + 2 * n]}<{n}, " + parts[2 + 2 * n])
+        # by name: software_pipeline replaced the shared operands by multi-versioned buffers
+        layouts = {b.name: lay for b, lay in ctx.layout_map.buffers.items()}
+        c = layouts[op.c.buffer.name]
+        m, nn = (int(x) for x in c.shape)
+        a_ext = [int(e.value) for e in op.a.extents if not E.is_const(e, 1)]
+        k = a_ext[0] if op.transpose_a else a_ext[-1]
+        c_threads, c_regs = (np.asarray(x) for x in c.table())
+        c_map = np.full(c.num_threads * c.num_registers, -1, dtype=np.int64)
+        c_map[c_threads.reshape(-1) * c.num_registers + c_regs.reshape(-1)] = np.arange(m * nn)
+        fields = [f"static constexpr int c_regs = {c.num_registers};", _table("c_map", c_map)]
+        b_tile = _tile(op.b, layouts)
+        b_off = (b_tile.T if op.transpose_b else b_tile).reshape(-1)  # (k, n) -> offset
+        fields.append(_table("b_off", b_off))
+        if op.a.buffer.memory_scope == "local.fragment":
+            a = layouts[op.a.buffer.name]
+            a_threads, a_regs = (np.asarray(x) for x in a.table())
+            a_frag = np.full(a.num_threads * a.num_registers, -1, dtype=np.int64)
+            a_frag[a_threads.reshape(-1) * a.num_registers + a_regs.reshape(-1)] = np.arange(m * k)
+            fields += [f"static constexpr int a_regs = {a.num_registers};", _table("a_frag", a_frag)]
+        else:
+            a_tile = _tile(op.a, layouts)
+            fields.append(_table("a_off", (a_tile.T if op.transpose_a else a_tile).reshape(-1)))
+        maps.append(f"template <> struct tl_host::GemmMaps<{n}> {{\n  " + "\n  ".join(fields) + "\n};")
+    return "".join(out), "\n".join(maps)
+
+
+def _tile(region, layouts):
+    """Offsets (relative to the region's first element) of a shared operand tile, 2-D."""
+    import numpy as np
+
+    buf = region.buffer
+    shape = [int(s) for s in buf.shape]
+    layout = layouts.get(buf.name)
+    table = np.asarray(layout.table()) if layout is not None else np.arange(int(np.prod(shape))).reshape(shape)
+    while table.ndim > 2:
+        table = table[0]
+    return table - table.min()
+
+
+def _table(name, values) -> str:
+    return f"static constexpr int {name}[{len(values)}] = {{{', '.join(str(int(v)) for v in values)}}};"
+
+
+def _compile(source: str, maps: str = ""):
+    text = source.replace('#include "tl.cuh"', f'#include "{SHIM}"\n' + maps)
+    text = text.replace('#include "tl_gemm.cuh"', "")
     key = hashlib.sha256((text + SHIM.read_text()).encode()).hexdigest()[:24]
     _BUILD_DIR.mkdir(parents=True, exist_ok=True)
     lib = _BUILD_DIR / f"k{key}.so"
@@ -89,7 +150,9 @@ def _compile(source: str):
         src = _BUILD_DIR / f"k{key}.cpp"
         src.write_text(text)
         tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-        proc = subprocess.run([CXX, "-std=c++20", "-O1", "-w", "-shared", "-fPIC", "-pthread", str(src), "-o", str(tmp)],
+        proc = subprocess.run([CXX, "-std=c++20", "-O1", "-w", "-shared", "-fPIC", "-pthread",
+                               # each kernel's library keeps its own globals (no process-wide unique symbols)
+                               "-fvisibility=hidden", "-fno-gnu-unique", str(src), "-o", str(tmp)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"host build failed:\n{proc.stderr[-4000:]}")

@@ -214,7 +214,50 @@ template <typename F> void launch(F kernel, dim3 grid, dim3 block) {
       }
 }
 
+template <int Rows, int Cols, int Swizzle> struct SmemLayout {};  // the host GEMM reads offset tables
+
 }  // namespace tl
+
+// -- T.gemm on the host: offset tables generated per kernel (GemmMaps<ID>, see host_cuda.py) ------
+namespace tl_host {
+template <int ID> struct GemmMaps;
+
+template <int ID, int M, int N, int K, typename TA, typename TB, typename TC>
+void gemm_host(const float* a_values, TB* B, TC* C, int thread, bool clear) {
+  using G = GemmMaps<ID>;
+  for (int r = 0; r < G::c_regs; ++r) {
+    int ij = G::c_map[thread * G::c_regs + r];
+    if (ij < 0) continue;
+    int i = ij / N, j = ij % N;
+    double acc = clear ? 0.0 : double(C[r]);
+    for (int k = 0; k < K; ++k) acc += double(a_values[i * K + k]) * double(float(B[G::b_off[k * N + j]]));
+    C[r] = TC(acc);
+  }
+}
+
+template <int ID, int M, int N, int K, int WM, int WN, bool TransA, bool TransB, bool Clear, typename LA, typename LB,
+          typename TA, typename TB, typename TC>
+void gemm_ss(TA* A, TB* B, TC* C, int thread) {
+  using G = GemmMaps<ID>;
+  std::vector<float> a(M * K);
+  for (int x = 0; x < M * K; ++x) a[x] = float(A[G::a_off[x]]);
+  gemm_host<ID, M, N, K, TA>(a.data(), B, C, thread, Clear);
+}
+
+template <int ID, int M, int N, int K, int WM, int WN, bool TransA, bool TransB, bool Clear, typename LA, typename LB,
+          typename TA, typename TB, typename TC>
+void gemm_rs(TA* A, TB* B, TC* C, int thread) {
+  using G = GemmMaps<ID>;
+  static float exchange[M * K];  // the A fragment, gathered from every thread's registers
+  for (int r = 0; r < G::a_regs; ++r) {
+    int ik = G::a_frag[thread * G::a_regs + r];
+    if (ik >= 0) exchange[ik] = float(A[r]);
+  }
+  tl::syncthreads();
+  gemm_host<ID, M, N, K, TA>(exchange, B, C, thread, Clear);
+  tl::syncthreads();
+}
+}  // namespace tl_host
 
 inline void __syncthreads() { tl::syncthreads(); }
 inline void __syncwarp() {}

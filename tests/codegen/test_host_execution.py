@@ -1,5 +1,7 @@
 """The generated CUDA, compiled as host C++ (host_shim.h) and run thread by thread, computes what
-the program says: the conformance cases that use no GEMM / TMA, and lowering corner cases."""
+the program says: every classic-style conformance case (sm_80 lowering; T.gemm runs as a host
+GEMM over the kernel's own layout tables, so tl_gemm.cuh itself is checked on GPUs only), and
+lowering corner cases."""
 import importlib
 import os
 import pathlib
@@ -25,7 +27,12 @@ HOST_CASES = [
     ("simt", "gemv_thread_per_row"), ("simt", "splitk_gemv_2d_threads"), ("simt", "row_argmax_alloc_var"),
     ("simt", "transpose_shared"), ("simt", "local_vector_reverse"),
     ("reduce", "softmax_rows"), ("reduce", "rmsnorm_f16"), ("reduce", "column_max"), ("reduce", "atomic_sum"),
-    ("barrier", "barrier_handoff"), ("dynamic", "dynamic_rows_add"),
+    ("barrier", "barrier_handoff"), ("barrier", "ws_gemm_tma_sm90"),
+    ("dynamic", "dynamic_rows_add"), ("dynamic", "dynamic_m_gemm"),
+    ("gemm", "gemm_f16_256x256x128"), ("gemm", "gemm_f16_128x128x32_3stage"), ("gemm", "gemm_bf16_nt_f32out"),
+    ("gemm", "gemm_f16_tn"), ("gemm", "gemm_f16_tail"), ("gemm", "gemm_f16_single_stage"), ("gemm", "gemm_bias_relu"),
+    ("gemm", "gemm_batched"), ("gemm", "gemm_int8_nt_int32"),
+    ("attention", "flash_fwd"), ("attention", "flash_fwd_causal"), ("attention", "flash_fwd_d128_2stage"),
 ]
 
 
