@@ -38,7 +38,9 @@ class HostKernel:
     def _wrapper(self) -> str:
         args = []
         for n, (name, kind, obj) in enumerate(self.signature.params):
-            if kind == "ptr":
+            if kind == "tensormap":
+                args.append(f"*(tl::TmaDescriptor*)args[{n}]")
+            elif kind == "ptr":
                 args.append(f"({ctype(obj.dtype)}*)args[{n}]")
             else:
                 args.append(f"*({ctype(obj.dtype)}*)args[{n}]")
@@ -61,7 +63,12 @@ class HostKernel:
                 values[p] = t
         keep, slots = [], []
         for name, kind, obj in self.signature.params:
-            if kind == "ptr":
+            if kind == "tensormap":
+                t = tensors[next(i for i, p in enumerate(params) if p is obj.buffer)]
+                desc = _tensor_map(t, obj)
+                keep.append(desc)
+                slots.append(ctypes.cast(desc, ctypes.c_void_p))
+            elif kind == "ptr":
                 t = tensors[next(i for i, p in enumerate(params) if p is obj)]
                 assert t.is_contiguous()
                 slots.append(ctypes.c_void_p(t.data_ptr()))
@@ -80,6 +87,22 @@ class HostKernel:
         del keep
 
 
+def _tensor_map(t, spec):
+    """The host shim's stand-in for a CUtensorMap (host_shim.h, TmaDescriptor)."""
+    rank = t.dim()
+    words = [0] * 16
+    words[0] = t.data_ptr()
+    words[1] = rank | (t.element_size() << 8) | ((128 if spec.swizzle == "128B" else 0) << 16)
+    dims, strides, box = list(reversed(t.shape)), list(reversed(t.stride())), list(reversed(spec.box))
+    for i in range(rank):
+        words[2 + i] = int(dims[i])
+        words[11 + i] = int(box[i])
+        if i:
+            words[6 + i] = int(strides[i])
+    desc = (ctypes.c_uint64 * 16)(*words)
+    return desc
+
+
 def _host_gemms(source: str, func, ctx):
     """Each `tl::gemm_ss<` / `tl::gemm_rs<` call becomes `tl_host::gemm_..<ID, ` with offset tables
     GemmMaps<ID> computed here from the kernel's layouts (GEMMs in program order)."""
@@ -88,25 +111,31 @@ def _host_gemms(source: str, func, ctx):
     from tilelang.ir import tileop as TOP
 
     gemms = collect(func.body, lambda n: isinstance(n, TOP.Gemm))
-    parts = re.split(r"tl::(gemm_ss|gemm_rs)<", source)
-    if len(parts) == 1:
+    calls = list(re.finditer(r"tl::(?:wgmma_)?gemm_(ss|rs)<", source))
+    if not calls:
         return source, ""
-    if (len(parts) - 1) // 2 != len(gemms):
+    if len(calls) != len(gemms):
         raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
-    out = [parts[0]]
-    maps = []
-    for n, op in enumerate(gemms):
-        out.append(f"tl_host::{parts[1 + 2 * n]}<{n}, " + parts[2 + 2 * n])
+    out, pos, maps = [], 0, []
+    for n, (call, op) in enumerate(zip(calls, gemms)):
+        depth, end = 1, call.end()
+        while depth:  # the template argument list may nest <...>
+            depth += {"<": 1, ">": -1}.get(source[end], 0)
+            end += 1
         # by name: software_pipeline replaced the shared operands by multi-versioned buffers
         layouts = {b.name: lay for b, lay in ctx.layout_map.buffers.items()}
         c = layouts[op.c.buffer.name]
         m, nn = (int(x) for x in c.shape)
         a_ext = [int(e.value) for e in op.a.extents if not E.is_const(e, 1)]
         k = a_ext[0] if op.transpose_a else a_ext[-1]
+        clear = "true" if op.clear_accum else "false"
+        out += [source[pos:call.start()], f"tl_host::gemm_{call.group(1)}<{n}, {m}, {nn}, {k}, {clear}>"]
+        pos = end
         c_threads, c_regs = (np.asarray(x) for x in c.table())
         c_map = np.full(c.num_threads * c.num_registers, -1, dtype=np.int64)
         c_map[c_threads.reshape(-1) * c.num_registers + c_regs.reshape(-1)] = np.arange(m * nn)
-        fields = [f"static constexpr int c_regs = {c.num_registers};", _table("c_map", c_map)]
+        fields = [f"static constexpr int c_regs = {c.num_registers};", f"static constexpr int threads = {c.num_threads};",
+                  _table("c_map", c_map)]
         b_tile = _tile(op.b, layouts)
         b_off = (b_tile.T if op.transpose_b else b_tile).reshape(-1)  # (k, n) -> offset
         fields.append(_table("b_off", b_off))
@@ -120,6 +149,7 @@ def _host_gemms(source: str, func, ctx):
             a_tile = _tile(op.a, layouts)
             fields.append(_table("a_off", (a_tile.T if op.transpose_a else a_tile).reshape(-1)))
         maps.append(f"template <> struct tl_host::GemmMaps<{n}> {{\n  " + "\n  ".join(fields) + "\n};")
+    out.append(source[pos:])
     return "".join(out), "\n".join(maps)
 
 
@@ -142,7 +172,7 @@ def _table(name, values) -> str:
 
 def _compile(source: str, maps: str = ""):
     text = source.replace('#include "tl.cuh"', f'#include "{SHIM}"\n' + maps)
-    text = text.replace('#include "tl_gemm.cuh"', "")
+    text = text.replace('#include "tl_gemm.cuh"', "").replace('#include "tl_wgmma.cuh"', "")
     key = hashlib.sha256((text + SHIM.read_text()).encode()).hexdigest()[:24]
     _BUILD_DIR.mkdir(parents=True, exist_ok=True)
     lib = _BUILD_DIR / f"k{key}.so"

@@ -216,6 +216,46 @@ template <typename F> void launch(F kernel, dim3 grid, dim3 block) {
 
 template <int Rows, int Cols, int Swizzle> struct SmemLayout {};  // the host GEMM reads offset tables
 
+// -- TMA: a host "tensor map" (see host_cuda.py): [0] pointer, [1] rank | elem bytes << 8 |
+// swizzle bytes << 16, [2..6] dims, [7..10] strides of dims 1..4 (elements), [11..15] box; innermost
+// first. The copy is synchronous; out-of-bounds elements read zero; 128B swizzle as the hardware.
+struct alignas(64) TmaDescriptor {
+  uint64_t opaque[16];
+};
+inline void tma_load(void* dst, const TmaDescriptor* d, const int* c) {
+  const uint64_t* o = d->opaque;
+  int rank = o[1] & 0xff, eb = (o[1] >> 8) & 0xff, sw = (o[1] >> 16) & 0xff;
+  long total = 1;
+  for (int i = 0; i < rank; ++i) total *= long(o[11 + i]);
+  for (long lin = 0; lin < total; ++lin) {
+    long rest = lin, src = 0;
+    bool inside = true;
+    for (int i = 0; i < rank; ++i) {
+      long box = long(o[11 + i]), idx = rest % box, g = c[i] + idx;
+      rest /= box;
+      if (g < 0 || g >= long(o[2 + i])) inside = false;
+      src += g * (i == 0 ? 1 : long(o[6 + i]));
+    }
+    long off = lin * eb;
+    if (sw == 128) off ^= ((off >> 7) & 7) << 4;
+    uint8_t* out = static_cast<uint8_t*>(dst) + off;
+    if (inside)
+      std::memcpy(out, reinterpret_cast<const uint8_t*>(o[0]) + src * eb, eb);
+    else
+      std::memset(out, 0, eb);
+  }
+}
+inline void tma_load_1d(void* s, const TmaDescriptor* d, uint64_t*, int c0) { int c[] = {c0}; tma_load(s, d, c); }
+inline void tma_load_2d(void* s, const TmaDescriptor* d, uint64_t*, int c0, int c1) { int c[] = {c0, c1}; tma_load(s, d, c); }
+inline void tma_load_3d(void* s, const TmaDescriptor* d, uint64_t*, int c0, int c1, int c2) {
+  int c[] = {c0, c1, c2};
+  tma_load(s, d, c);
+}
+inline void tma_load_4d(void* s, const TmaDescriptor* d, uint64_t*, int c0, int c1, int c2, int c3) {
+  int c[] = {c0, c1, c2, c3};
+  tma_load(s, d, c);
+}
+
 }  // namespace tl
 
 // -- T.gemm on the host: offset tables generated per kernel (GemmMaps<ID>, see host_cuda.py) ------
@@ -235,8 +275,7 @@ void gemm_host(const float* a_values, TB* B, TC* C, int thread, bool clear) {
   }
 }
 
-template <int ID, int M, int N, int K, int WM, int WN, bool TransA, bool TransB, bool Clear, typename LA, typename LB,
-          typename TA, typename TB, typename TC>
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
 void gemm_ss(TA* A, TB* B, TC* C, int thread) {
   using G = GemmMaps<ID>;
   std::vector<float> a(M * K);
@@ -244,18 +283,17 @@ void gemm_ss(TA* A, TB* B, TC* C, int thread) {
   gemm_host<ID, M, N, K, TA>(a.data(), B, C, thread, Clear);
 }
 
-template <int ID, int M, int N, int K, int WM, int WN, bool TransA, bool TransB, bool Clear, typename LA, typename LB,
-          typename TA, typename TB, typename TC>
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
 void gemm_rs(TA* A, TB* B, TC* C, int thread) {
   using G = GemmMaps<ID>;
-  static float exchange[M * K];  // the A fragment, gathered from every thread's registers
+  static float exchange[M * K];  // the A fragment, gathered from the registers of the group's threads
   for (int r = 0; r < G::a_regs; ++r) {
     int ik = G::a_frag[thread * G::a_regs + r];
     if (ik >= 0) exchange[ik] = float(A[r]);
   }
-  tl::syncthreads();
+  tl::named_barrier_sync(1000 + ID, G::threads);
   gemm_host<ID, M, N, K, TA>(exchange, B, C, thread, Clear);
-  tl::syncthreads();
+  tl::named_barrier_sync(1000 + ID, G::threads);
 }
 }  // namespace tl_host
 

@@ -45,7 +45,7 @@ def _conformance():
     return importlib.import_module("harness")
 
 
-def run(func, inputs, out_idx=()):
+def run(func, inputs, out_idx=(), arch="sm_80"):
     """Outputs `out_idx` allocated (zeros), the kernel run on the host; returns every argument."""
     full, it = [], iter(inputs)
     for i, p in enumerate(func.params):
@@ -59,12 +59,14 @@ def run(func, inputs, out_idx=()):
             full.append(torch.zeros(shape, dtype=p.dtype.torch))
         else:
             full.append(next(it))
-    HostKernel(func)(*full)
+    HostKernel(func, arch)(*full)
     return full
 
 
-@pytest.mark.parametrize("module, name", HOST_CASES, ids=[f"{m}.{n}" for m, n in HOST_CASES])
-def test_conformance_case_on_the_host(module, name):
+@pytest.mark.parametrize("module, name, arch", [c + ("sm_80",) for c in HOST_CASES] +
+                         [("barrier", "ws_gemm_tma_sm90", "sm_90a")],  # TMA boxes + wgmma lowering
+                         ids=[f"{m}.{n}" for m, n in HOST_CASES] + ["barrier.ws_gemm_tma_sm90-sm_90a"])
+def test_conformance_case_on_the_host(module, name, arch):
     harness = _conformance()
     case = next(c for c in importlib.import_module(module).CASES if c.name == name)
     inputs = list(case.inputs(torch.Generator().manual_seed(1234)))
@@ -73,9 +75,9 @@ def test_conformance_case_on_the_host(module, name):
     out_idx = list(case.out_idx or [])
     if case.jit_call is not None:  # dynamic: the same kernel on two sets of inputs
         half = len(inputs) // 2
-        outs = [run(func, inputs[:half], out_idx)[out_idx[0]], run(func, inputs[half:], out_idx)[out_idx[0]]]
+        outs = [run(func, inputs[:half], out_idx, arch)[out_idx[0]], run(func, inputs[half:], out_idx, arch)[out_idx[0]]]
     else:
-        full = run(func, inputs, out_idx)
+        full = run(func, inputs, out_idx, arch)
         outs = [full[i] for i in (out_idx or case.inplace)]
     why = harness.check(outs, refs, case.tol, case.exact)
     assert why is None, why
@@ -197,3 +199,33 @@ def test_floor_division_of_negative_numbers():
     run(floors, [y, z])
     i = torch.arange(-4, 4, dtype=torch.int32)
     assert torch.equal(y, torch.div(i, 3, rounding_mode="floor")) and torch.equal(z, i % 3)
+
+
+def tma_tile(swizzled: bool):
+    @T.prim_func
+    def tma_tile(A: T.Tensor((200, 128), "float16"), B: T.Tensor((256, 128), "float16")):
+        with T.Kernel(2, threads=256) as bx:
+            A_s = T.alloc_shared((128, 128), "float16")
+            bar = T.alloc_barrier(128)
+            if swizzled:
+                from tilelang.layout import swizzled as swz
+
+                T.annotate_layout({A_s: swz((128, 128), 16, 128)})
+            with T.ws(1):
+                T.tma_copy(A[bx * 128:(bx + 1) * 128, 0:128], A_s, barrier=bar)
+                T.mbarrier_arrive(bar)
+            with T.ws(0):
+                T.mbarrier_wait_parity(bar, 0)
+                T.copy(A_s, B[bx * 128, 0])
+
+    return tma_tile
+
+
+@pytest.mark.parametrize("swizzled", [False, True])
+def test_tma_tiles_land_where_the_layout_says_and_zero_fill(swizzled):
+    a = torch.randn(200, 128).half()
+    func = tma_tile(swizzled)
+    (_, b) = run(func, [a], [1], "sm_90a")
+    assert "tl::tma_load_2d" in HostKernel(func, "sm_90a").source
+    torch.testing.assert_close(b[:200], a)
+    assert torch.count_nonzero(b[200:]) == 0
