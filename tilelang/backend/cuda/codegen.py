@@ -121,6 +121,8 @@ class CodeGen:
             self.lines[2:2] = [_FLOOR_HELPERS]
         if any("tl::gemm_" in line for line in self.lines):
             self.lines.insert(1, '#include "tl_gemm.cuh"')
+        if any("tl::wgmma_gemm_" in line for line in self.lines):
+            self.lines.insert(1, '#include "tl_wgmma.cuh"')
         return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
 
     def emit(self, indent: int, text: str) -> None:
