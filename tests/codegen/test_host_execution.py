@@ -229,3 +229,22 @@ def test_tma_tiles_land_where_the_layout_says_and_zero_fill(swizzled):
     assert "tl::tma_load_2d" in HostKernel(func, "sm_90a").source
     torch.testing.assert_close(b[:200], a)
     assert torch.count_nonzero(b[200:]) == 0
+
+
+@T.prim_func
+def fragment_parts(A: T.Tensor((64, 64), "float32"), B: T.Tensor((64, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((64, 64), "float32")
+        T.fill(x, -1.0)
+        T.copy(A[0:32, 8:40], x[16:48, 0:32])
+        T.copy(x[0:48, 0:32], B[8:56, 32:64])
+
+
+def test_copies_of_boxes_inside_fragments():
+    a = torch.randn(64, 64)
+    (_, b) = run(fragment_parts, [a], [1])
+    x = torch.full((64, 64), -1.0)
+    x[16:48, 0:32] = a[0:32, 8:40]
+    ref = torch.zeros(64, 64)
+    ref[8:56, 32:64] = x[0:48, 0:32]
+    torch.testing.assert_close(b, ref)

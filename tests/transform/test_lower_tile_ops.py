@@ -139,17 +139,20 @@ def test_tma_copy_elsewhere_is_a_thread_copy(configs):
 
 
 @T.prim_func
-def partial_fragment(A: T.Tensor((64, 64), "float32")):
+def reduce_shared(A: T.Tensor((64, 64), "float32"), B: T.Tensor((64,), "float32")):
     with T.Kernel(1, threads=128) as bx:
-        x = T.alloc_fragment((64, 64), "float32")
-        T.clear(x)
-        T.copy(x[0:32, :], A[0:32, :])
+        S_ = T.alloc_shared((64, 64), "float32")
+        m = T.alloc_fragment((64,), "float32")
+        T.copy(A, S_)
+        T.reduce_max(S_, m, dim=1)
+        T.copy(m, B)
 
 
-def test_unsupported_copy_names_the_user_line():
+def test_unsupported_op_names_the_user_line():
     with pytest.raises(CompileError) as err:
-        cuda(partial_fragment)
-    assert "test_lower_tile_ops.py" in str(err.value) and "x" in str(err.value)
+        cuda(reduce_shared)
+    text = str(err.value)
+    assert "test_lower_tile_ops.py" in text and "T.reduce_max(S_, m, dim=1)" in text and "fragment" in text
 
 
 @T.prim_func

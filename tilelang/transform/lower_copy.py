@@ -140,8 +140,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
     full = tuple(int(e.value) if isinstance(e, E.IntImm) else -1 for _, _, e in dims)
     covers = full == tuple(s for s in shape if s != 1) and all(E.is_const(m, 0) for m in frag_region.mins)
     if not covers:
-        # a sub-box of a fragment: plan over the box itself, every thread checks what it holds
-        raise CompileError(f"T.copy of a part of the fragment {frag_region.buffer.name} is not supported")
+        return _copy_fragment_part(op, dims, frag_region, frag, ctx)
     # the loop runs over the fragment's full index space (unit dims included)
     loop_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
     nonunit = [d for d, s in enumerate(shape) if s != 1]
@@ -160,6 +159,29 @@ def _copy_fragment(op, dims, frag_region, ctx):
     for v in loop_vars:
         ctx.ranges.pop(v, None)
     return out
+
+
+def _copy_fragment_part(op, dims, frag_region, frag, ctx):
+    """A box inside a fragment: every thread walks the registers it holds and moves the elements
+    that fall inside the box."""
+    shape = [int(x) for x in frag.shape]
+    loop_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
+    frag_is_src = frag_region is op.src
+    cond = None
+    for d, (v, r) in enumerate(zip(loop_vars, frag_region.region)):
+        if E.is_const(r.min, 0) and E.is_const(r.extent, shape[d]):
+            continue
+        inside = E.binary("and", v >= r.min, v < simplify(r.min + r.extent))
+        cond = inside if cond is None else E.binary("and", cond, inside)
+    box = [loop_vars[a if frag_is_src else b] - (frag_region.mins[a if frag_is_src else b]) for a, b, _ in dims]
+    other = op.dst if frag_is_src else op.src
+    other_idx = region_index(other, [b if frag_is_src else a for a, b, _ in dims], box)
+    frag_idx = list(loop_vars)
+    src_idx, dst_idx = (frag_idx, other_idx) if frag_is_src else (other_idx, frag_idx)
+    body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
+    if cond is not None:
+        body = S.IfThenElse(cond, body)
+    return lower_iterations(loop_vars, [E.const(x) for x in shape], body, ctx, frag, span=op.span)
 
 
 def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
