@@ -311,3 +311,167 @@ def test_operand_offsets_decompose(rows, cols, bits):
             for ki in range(rows // 16):
                 assert base + ki * 16 * rs == layout.offset(ki * 16 + ((lane >> 4) << 3) + (lane & 7),
                                                             c0 + ((lane >> 3) & 1) * 8)
+
+
+# ------------------------------------------------------------------ wgmma (sm_90a)
+from tilelang.layout import row_major  # noqa: E402
+from tilelang.layout.mma import (wgmma_accumulator, wgmma_decode, wgmma_n_width, wgmma_operand,  # noqa: E402
+                                 wgmma_operand_a, wgmma_partition, wgmma_plan)
+
+
+def wgmma_d_coord(warp, lane, i):
+    """PTX "Register fragment layout for accumulator D" of wgmma m64nNk16: register i of
+    lane (4 g + t) in warp w of the warpgroup."""
+    g, t = lane // 4, lane % 4
+    return 16 * warp + g + 8 * (i % 4 // 2), 8 * (i // 4) + 2 * t + i % 2
+
+
+@pytest.mark.parametrize("m,n,gm,gn", [(64, 64, 1, 1), (128, 256, 1, 2), (128, 256, 2, 1), (256, 128, 2, 1),
+                                       (128, 64, 1, 1), (64, 512, 1, 2)])
+def test_wgmma_accumulator_matches_ptx(m, n, gm, gn):
+    frag = wgmma_accumulator(m, n, gm, gn)
+    m_wg, n_wg = m // gm, n // gn
+    width = wgmma_n_width(n_wg)
+    assert frag.num_threads == 128 * gm * gn and frag.is_dense() and frag.vector_width() == 2
+    assert frag.num_registers == (m_wg // 64) * n_wg // 2
+    threads, regs = frag.table()
+    for g in range(gm * gn):
+        g_m, g_n = g % gm, g // gm
+        for mi in range(m_wg // 64):
+            for ni in range(n_wg // width):       # instruction ni's registers start at ni * width / 2
+                for warp in range(4):
+                    for lane in range(32):
+                        for i in range(width // 2):
+                            r, c = wgmma_d_coord(warp, lane, i)
+                            row, col = g_m * m_wg + mi * 64 + r, g_n * n_wg + ni * width + c
+                            assert threads[row, col] == g * 128 + warp * 32 + lane
+                            assert regs[row, col] == mi * (n_wg // 2) + ni * (width // 2) + i
+
+
+@pytest.mark.parametrize("m,k,gm,gn", [(64, 64, 1, 1), (128, 64, 1, 1), (128, 128, 2, 1), (128, 64, 2, 2)])
+def test_wgmma_operand_a_is_the_accumulator_and_matches_ptx(m, k, gm, gn):
+    """T.copy(acc_s, acc_s_cast) then T.gemm(acc_s_cast, V_s, acc_o): register for register."""
+    a = wgmma_operand_a(m, k, gm, gn)
+    acc = wgmma_accumulator(m, k, gm, 1)
+    assert a.replicate == gn
+    if gn == 1:
+        assert a.is_equal(acc)
+    at, ar = a.table()
+    acc_t, acc_r = acc.table()
+    assert np.array_equal(ar, acc_r) and np.array_equal(at, acc_t)
+    for q in range(gn):   # replica q sits in warpgroup gm_index + q * gm
+        assert np.array_equal(np.vectorize(lambda i, j: a.thread(i, j, rep=q))(*np.indices((m, k))),
+                              acc_t + q * gm * 128)
+    # PTX "Register fragment layout for matrix A" (m64k16): 16-bit element j of lane 4 g + t,
+    # warp w is (16 w + g + 8 (j // 2 % 2), 2 t + j % 2 + 8 (j // 4)); the template hands
+    # wgmma the 8 halves at mi * (k / 2) + 8 * step.
+    m_wg = m // gm
+    for g in range(gm):
+        for mi in range(m_wg // 64):
+            for step in range(k // 16):
+                for warp in range(4):
+                    for lane in range(32):
+                        for j in range(8):
+                            r, c = mma_a_coord(lane, j)
+                            row, col = g * m_wg + mi * 64 + 16 * warp + r, step * 16 + c
+                            assert at[row, col] == g * 128 + warp * 32 + lane
+                            assert ar[row, col] == mi * (k // 2) + 8 * step + j
+
+
+@pytest.mark.parametrize("policy,m,n,wgs,expect", [
+    ("Square", 128, 256, 2, (1, 2)), ("FullRow", 128, 256, 2, (2, 1)), ("FullCol", 128, 256, 2, (1, 2)),
+    ("Square", 128, 128, 2, (2, 1)), ("Square", 64, 256, 2, (1, 2)), ("FullRow", 64, 64, 2, (1, 2)),
+    ("Square", 64, 8, 2, None), ("Square", 32, 64, 1, None), ("Square", 256, 64, 4, (4, 1))])
+def test_wgmma_partition(policy, m, n, wgs, expect):
+    assert wgmma_partition(policy, m, n, wgs) == expect
+
+
+def test_wgmma_n_width():
+    assert [wgmma_n_width(n) for n in (8, 64, 256, 512, 384, 96, 200)] == [8, 64, 256, 256, 192, 96, 200]
+
+
+WGMMA_TILES = [  # (rows, cols) stored, mn_major, instruction mn extent
+    ((128, 64), False, 64), ((64, 128), False, 64), ((128, 32), False, 64), ((64, 16), False, 64),
+    ((256, 128), False, 128), ((64, 256), True, 256), ((64, 256), True, 128), ((32, 128), True, 64),
+    ((64, 64), True, 64), ((16, 64), True, 32), ((128, 128), True, 128), ((64, 32), True, 32)]
+
+
+@pytest.mark.parametrize("shape,mn_major,width", WGMMA_TILES)
+@pytest.mark.parametrize("sw", [128, 64, 32])
+def test_wgmma_descriptors_read_the_layout(shape, mn_major, width, sw):
+    """Every (width x 16) sub-tile wgmma reads through the derived descriptor is, element for
+    element, where the swizzled layout stores it (decoded with the PTX canonical layouts)."""
+    if (shape[1] * 2) % sw or (mn_major and (width * 2) % sw):
+        pytest.skip("no such swizzle for this tile")
+    layout = swizzled(shape, 16, sw)
+    desc = wgmma_operand(layout, 2, mn_major, width)
+    assert desc is not None and desc.swizzle_bytes == sw
+    table = layout.table() * 2
+    mn, k = (shape[1], shape[0]) if mn_major else shape
+    for i in range(mn // width):
+        for j in range(k // 16):
+            got = wgmma_decode(desc.start(i, j), desc.lbo, desc.sbo, sw, mn_major, width)
+            want = (table[16 * j:16 * j + 16, i * width:(i + 1) * width].T if mn_major
+                    else table[i * width:(i + 1) * width, 16 * j:16 * j + 16])
+            assert np.array_equal(got, want)
+    # wrong strides read other bytes
+    if k > 8:
+        bad = wgmma_decode(desc.start(0, 0), desc.lbo, desc.sbo + 16, sw, mn_major, width)
+        assert not np.array_equal(bad, table[0:16, 0:width].T if mn_major else table[0:width, 0:16])
+
+
+def test_wgmma_decode_k_major_128b_by_hand():
+    # 128B swizzle, K-major: row r of the 8-row group sits r * 128 bytes in, its 16-byte chunk
+    # c at (c ^ r) * 16.
+    addr = wgmma_decode(0, 16, 1024, 128, False, 64)
+    assert addr[3, 8] == 3 * 128 + ((1 ^ 3) * 16)
+    assert addr[9, 0] == 1024 + 128 + 16 * 1
+    mn = wgmma_decode(0, 8192, 1024, 128, True, 128)
+    assert mn[64, 0] == 8192 and mn[8, 1] == 128 + ((1 ^ 1) * 16)
+
+
+def test_wgmma_operand_rejects_other_layouts():
+    assert wgmma_operand(row_major((64, 64)), 2, False, 64) is None
+    assert wgmma_operand(swizzled((64, 64), 16, 128), 2, True, 32) is None   # atom wider than the instruction
+
+
+def _gemm(a_shape, b_shape, c_shape, dtype="float16", acc="float32", a_scope="shared.dyn", **kw):
+    a = _buf("A", a_shape, dtype, a_scope)
+    b = _buf("B", b_shape, dtype, "shared.dyn")
+    c = _buf("C", c_shape, acc, "local.fragment")
+    return Gemm(_region(a), _region(b), _region(c), **kw)
+
+
+def test_gemm_layouts_choose_wgmma_on_sm_90a_only():
+    op = _gemm((128, 64), (64, 256), (128, 256))
+    plan = wgmma_plan(op, 256, "sm_90a")
+    assert (plan.wg_m, plan.wg_n, plan.n_width, plan.swizzle_a, plan.swizzle_b) == (1, 2, 128, 128, 128)
+    lay = gemm_layouts(op, 256, "sm_90a")
+    assert lay[op.c.buffer].is_equal(wgmma_accumulator(128, 256, 1, 2))
+    assert lay[op.b.buffer].is_equal(swizzled((64, 256), 16, 128))
+    assert wgmma_plan(op, 256, "sm_90") is None and wgmma_plan(op, 256, "sm_80") is None
+    assert gemm_layouts(op, 256, "sm_90")[op.c.buffer].is_equal(mma_accumulator(128, 256, 2, 4))
+
+
+@pytest.mark.parametrize("a,b,c,dtype,acc,threads,kw", [
+    ((64, 64), (64, 64), (64, 64), "int8", "int32", 128, {}),           # int8: mma.sync
+    ((64, 32), (32, 64), (64, 64), "float32", "float32", 128, {}),      # tf32: mma.sync
+    ((64, 32), (32, 64), (64, 64), "float16", "float16", 128, {}),      # f16 accumulator
+    ((32, 32), (32, 64), (32, 64), "float16", "float32", 128, {}),      # M < 64
+    ((64, 32), (32, 64), (64, 64), "float16", "float32", 64, {}),       # not a warpgroup
+    ((64, 8), (8, 64), (64, 64), "float16", "float32", 128, {}),        # K % 16
+])
+def test_gemm_layouts_keep_mma_sync_where_wgmma_cannot(a, b, c, dtype, acc, threads, kw):
+    assert wgmma_plan(_gemm(a, b, c, dtype, acc, **kw), threads, "sm_90a") is None
+
+
+def test_wgmma_rs_layouts_and_mn_major_swizzle_narrowing():
+    op = _gemm((128, 64), (64, 128), (128, 128), a_scope="local.fragment", policy="FullRow")
+    lay = gemm_layouts(op, 256, "sm_90a")
+    assert lay[op.a.buffer].is_equal(wgmma_operand_a(128, 64, 2, 1))
+    assert lay[op.c.buffer].is_equal(wgmma_accumulator(128, 128, 2, 1))
+    # B (K, N) is MN-major: with 4 warpgroups along N each instruction is 32 wide, so the
+    # swizzle atom narrows to 64 bytes
+    op = _gemm((64, 64), (64, 128), (64, 128), policy="FullCol")
+    plan = wgmma_plan(op, 512, "sm_90a")
+    assert (plan.wg_n, plan.n_width, plan.swizzle_b) == (4, 32, 64)

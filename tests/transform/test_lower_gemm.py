@@ -102,3 +102,70 @@ def test_wrong_fragment_layout_is_an_error():
     with pytest.raises(LoweringError) as err:
         _lower(op, overrides={c: parallel_plan((64, 64), 128)})
     assert "kernel.py:7" in str(err.value) and "C_f" in str(err.value)
+
+
+# ------------------------------------------------------------------ wgmma (sm_90a)
+def _lower90(op, threads=128, overrides=None, arch="sm_90a"):
+    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, arch), **(overrides or {})})
+    ctx = LowerContext(arch=arch, layout_map=layouts, thread=TX, num_threads=threads)
+    return lower_gemm(op, layouts, ctx)
+
+
+def test_wgmma_ss_pipelined_stage_two_warpgroups():
+    a = _buf("A_s", (4, 128, 64), "float16", "shared.dyn")
+    b = _buf("B_s", (4, 64, 256), "float16", "shared.dyn")
+    c = _buf("C_f", (128, 256), "float32", "local.fragment")
+    k = E.Var(as_dtype("int32"), "k")
+    op = Gemm(_region(a, [(k % 4, 1), (0, 128), (0, 64)]), _region(b, [(k % 4, 1), (0, 64), (0, 256)]),
+              _region(c), span=SPAN)
+    assert repr(_lower90(op, threads=256)) == (
+        "T.tl::wgmma_gemm_ss<128, 256, 64, 1, 2, 128, false, true, false, "
+        "tl::WgmmaOperand<1, 16, 1024, 8192, tl::Ints<0, 32, 64, 96>>, "
+        "tl::WgmmaOperand<1, 8192, 1024, 16384, tl::Ints<0, 2048, 4096, 6144>>>("
+        "T.call('address_of', A_s[k % 4 * 8192]) -> handle, T.call('address_of', B_s[k % 4 * 16384]) -> handle, "
+        "T.call('address_of', C_f[0]) -> handle, tx)")
+
+
+def test_wgmma_ss_transposed_operands():
+    a = _buf("A_s", (64, 128), "bfloat16", "shared.dyn")    # (K, M): MN-major
+    b = _buf("B_s", (64, 64), "bfloat16", "shared.dyn")     # (N, K): K-major
+    c = _buf("C_f", (128, 64), "float32", "local.fragment")
+    op = Gemm(_region(a), _region(b), _region(c), transpose_a=True, transpose_b=True, clear_accum=True, span=SPAN)
+    assert repr(_lower90(op)).startswith(
+        "T.tl::wgmma_gemm_ss<128, 64, 64, 1, 1, 64, true, false, true, "
+        "tl::WgmmaOperand<1, 8192, 1024, 8192, tl::Ints<0, 2048, 4096, 6144>>, "
+        "tl::WgmmaOperand<1, 16, 1024, 0, tl::Ints<0, 32, 64, 96>>>(")
+
+
+def test_wgmma_rs_flash_attention():
+    p = _buf("p", (128, 64), "float16", "local.fragment")
+    v = _buf("V_s", (64, 128), "float16", "shared.dyn")
+    o = _buf("o", (128, 128), "float32", "local.fragment")
+    op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
+    assert repr(_lower90(op, threads=256)) == (
+        "T.tl::wgmma_gemm_rs<128, 128, 64, 2, 1, 128, true, false, "
+        "tl::WgmmaOperand<1, 8192, 1024, 0, tl::Ints<0, 2048, 4096, 6144>>>("
+        "T.call('address_of', p[0]) -> handle, T.call('address_of', V_s[0]) -> handle, "
+        "T.call('address_of', o[0]) -> handle, tx)")
+
+
+def test_wgmma_only_on_sm_90a_and_for_f16_bf16():
+    a = _buf("A_s", (64, 64), "float16", "shared.dyn")
+    b = _buf("B_s", (64, 64), "float16", "shared.dyn")
+    c = _buf("C_f", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(a), _region(b), _region(c), span=SPAN)
+    assert "tl::gemm_ss<" in repr(_lower90(op, arch="sm_90"))
+    assert "tl::wgmma_gemm_ss<" in repr(_lower90(op, arch="sm_90a"))
+    a8, b8 = _buf("A8", (64, 64), "int8", "shared.dyn"), _buf("B8", (64, 64), "int8", "shared.dyn")
+    c8 = _buf("C8", (64, 64), "int32", "local.fragment")
+    assert "tl::gemm_ss<" in repr(_lower90(Gemm(_region(a8), _region(b8), _region(c8), transpose_b=True, span=SPAN)))
+
+
+def test_wgmma_row_subregion_and_wrong_layout():
+    a = _buf("A_s", (128, 64), "float16", "shared.dyn")
+    b = _buf("B_s", (64, 64), "float16", "shared.dyn")
+    c = _buf("C_f", (64, 64), "float32", "local.fragment")
+    op = Gemm(_region(a, [(64, 64), (0, 64)]), _region(b), _region(c), span=SPAN)
+    assert "A_s[4096]" in repr(_lower90(op))
+    with pytest.raises(LoweringError, match="swizzled"):
+        _lower90(op, overrides={b: row_major((64, 64))})

@@ -1,4 +1,4 @@
-"""Tensor-core (mma.sync m16n8kK) layouts for T.gemm on the sm_80 path.
+"""Tensor-core layouts for T.gemm: mma.sync m16n8kK (sm_80 path) and wgmma m64nNk16 (sm_90a).
 
 The maps here are the Python side of `backend/cuda/include/tl_gemm.cuh`; both are written
 from the same description (see the top of that header):
@@ -14,6 +14,8 @@ from the same description (see the top of that header):
   `tl::SmemLayout<rows, cols, swizzle_bytes>` computes in C++.
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..errors import LoweringError, TileLangValueError
 from ..ir import expr as E
@@ -202,7 +204,11 @@ def _is_fragment(buffer) -> bool:
 
 def gemm_layouts(op, num_threads: int, arch: str = "sm_80") -> dict:
     """The layouts a T.gemm fixes: the accumulator C, A when A is a fragment, and the shared
-    operands (swizzled for conflict-free ldmatrix), each over its whole buffer shape."""
+    operands (swizzled for conflict-free ldmatrix / wgmma descriptors), each over its whole
+    buffer shape. On sm_90a, tiles wgmma can take get the warpgroup layouts (`wgmma_plan`)."""
+    plan = wgmma_plan(op, num_threads, arch)
+    if plan is not None:
+        return wgmma_layouts(op, plan)
     span = op.span
     m, n, k, warp_m, warp_n = gemm_config(op, num_threads)
     c_buf = op.c.buffer
@@ -228,4 +234,221 @@ def gemm_layouts(op, num_threads: int, arch: str = "sm_80") -> dict:
         else:
             raise LoweringError(f"T.gemm: operand {which} = {buf.name} is in {buf.memory_scope} memory; "
                                 "copy it to shared memory (T.alloc_shared) or a fragment first", span)
+    return out
+
+
+# ------------------------------------------------------------------------------ wgmma (sm_90a)
+# wgmma.mma_async m64nNk16 runs on a warpgroup (4 consecutive warps, 128 threads). Warpgroups
+# are arranged wg_m x wg_n over the (M, N) tile, g = gm + gn * wg_m, each computing
+# (M / wg_m) x (N / wg_n) as 64-row atoms times instructions of n_width columns:
+# - accumulator: warp w of a warpgroup holds rows 16 w .. 16 w + 15 of each 64-row atom, each
+#   8-column chunk in the mma.sync m16n8 C layout; register mi * (NW / 2) + col / 8 * 4 +
+#   (row % 16 >= 8) * 2 + col % 2 (NW = N / wg_n, col and row inside the warpgroup's tile);
+# - an A operand in registers (16-bit, (M, K)) is the accumulator layout of an (M, K) tile with
+#   wg_n = 1, replicated over wg_n: a float accumulator cast to half feeds the next wgmma;
+# - shared operands are read through matrix descriptors ("Matrix Descriptor Format", "Shared
+#   Memory Matrix Layout" in the PTX ISA) from the XOR-swizzled layout; `wgmma_operand` derives
+#   each descriptor from the Layout and checks it against the layout's table.
+WARPGROUP = 128
+WGMMA_MAX_N = 256
+_DESC_SWIZZLE_MODE = {128: 1, 64: 2, 32: 3}
+
+
+def wgmma_partition(policy: str, m: int, n: int, num_warpgroups: int) -> tuple[int, int] | None:
+    """(wg_m, wg_n) for an (m, n) accumulator, or None when no split gives every warpgroup
+    whole 64-row atoms and a multiple of 8 columns. FullRow splits M first, FullCol N first,
+    Square picks the per-warpgroup tile closest to square (ties: more along M)."""
+    if policy not in POLICIES:
+        raise TileLangValueError(f"unknown gemm warp policy {policy!r}; expected one of {POLICIES}")
+    fits = [(gm, num_warpgroups // gm) for gm in range(1, num_warpgroups + 1)
+            if num_warpgroups % gm == 0 and m % (64 * gm) == 0 and n % (8 * (num_warpgroups // gm)) == 0]
+    if not fits:
+        return None
+    if policy == "FullRow":
+        return max(fits, key=lambda s: s[0])
+    if policy == "FullCol":
+        return max(fits, key=lambda s: s[1])
+    return min(fits, key=lambda s: (abs(m / s[0] - n / s[1]), -s[0]))
+
+
+def wgmma_n_width(n_per_warpgroup: int) -> int:
+    """N of one wgmma instruction: the widest multiple of 8 up to 256 dividing the
+    warpgroup's columns."""
+    return max(w for w in range(8, min(n_per_warpgroup, WGMMA_MAX_N) + 1, 8) if n_per_warpgroup % w == 0)
+
+
+def wgmma_accumulator(m: int, n: int, wg_m: int, wg_n: int) -> Fragment:
+    """The f32 accumulator fragment of an (m, n) tile over wg_m * wg_n warpgroups."""
+    if m % (64 * wg_m) or n % (8 * wg_n):
+        raise TileLangValueError(f"a wgmma accumulator of shape ({m}, {n}) does not split over {wg_m} x {wg_n} "
+                                 f"warpgroups: need {m} % {64 * wg_m} == 0 and {n} % {8 * wg_n} == 0")
+    m_wg, n_wg = m // wg_m, n // wg_n
+
+    def fn(i, j):
+        gm, ii = i // m_wg, i % m_wg
+        gn, jj = j // n_wg, j % n_wg
+        r = ii % 64
+        thread = (gm + gn * wg_m) * WARPGROUP + r // 16 * WARP_SIZE + r % 8 * 4 + jj % 8 // 2
+        register = ii // 64 * (n_wg // 2) + jj // 8 * 4 + r % 16 // 8 * 2 + jj % 2
+        return thread, register
+
+    return Fragment((m, n), wg_m * wg_n * WARPGROUP, fn, name=f"wgmma_acc[{wg_m}x{wg_n}]")
+
+
+def wgmma_operand_a(m: int, k: int, wg_m: int, wg_n: int, dtype="float16") -> Fragment:
+    """The A operand in registers of an (m, k) 16-bit tile: the accumulator layout of an
+    (m, k) tile on wg_m warpgroups, replicated over the wg_n warpgroups sharing its rows."""
+    if as_dtype(dtype).bits != 16:
+        raise TileLangValueError(f"an A operand in registers must be a 16-bit type (float16, bfloat16), got {dtype}")
+    if k % 16:
+        raise TileLangValueError(f"a gemm A operand in registers needs k % 16 == 0, got k = {k}")
+    inner = wgmma_accumulator(m, k, wg_m, 1)._fn
+
+    def fn(i, j):
+        return inner(i, j)
+
+    return Fragment((m, k), wg_m * wg_n * WARPGROUP, fn, replicate=wg_n, name=f"wgmma_a[{wg_m}x{wg_n}]")
+
+
+def wgmma_decode(start: int, lbo: int, sbo: int, swizzle_bytes: int, mn_major: bool, mn: int,
+                 elem_bytes: int = 2) -> np.ndarray:
+    """Byte addresses wgmma reads for an (mn, 16) operand (rows of A / columns of B by k)
+    from a descriptor, per the PTX ISA's canonical swizzled layouts in 16-byte units T:
+    K-major ((8, m), (T, 2)) : ((W, SBO), (1, T)); MN-major ((T, W / T, m), (8, k)) :
+    ((1, T, LBO), (W, SBO)); W the swizzle width; then the swizzle on address bits
+    [4, 4 + s) ^= [7, 7 + s)."""
+    i, k = np.indices((mn, 16))
+    if mn_major:
+        atom = swizzle_bytes // elem_bytes
+        addr = start + i // atom * lbo + i % atom * elem_bytes + k % 8 * swizzle_bytes + k // 8 * sbo
+    else:
+        addr = start + i // 8 * sbo + i % 8 * swizzle_bytes + k * elem_bytes
+    mask = (swizzle_bytes // 16 - 1) << 4
+    return addr ^ ((addr >> 3) & mask)
+
+
+class WgmmaOperand:
+    """Descriptor data of one shared operand: swizzle width, LBO, SBO, the stride between mn
+    sub-tiles and the offset of each k16 step (bytes from the tile's first element): sub-tile
+    (i, j) starts at i * mn_stride + k_offsets[j]."""
+
+    def __init__(self, swizzle_bytes, lbo, sbo, mn_stride, k_offsets):
+        self.swizzle_bytes, self.lbo, self.sbo = swizzle_bytes, lbo, sbo
+        self.mn_stride, self.k_offsets = mn_stride, tuple(k_offsets)
+
+    def start(self, i: int, j: int) -> int:
+        return i * self.mn_stride + self.k_offsets[j]
+
+    def cpp(self) -> str:
+        ks = ", ".join(str(x) for x in self.k_offsets)
+        return (f"tl::WgmmaOperand<{_DESC_SWIZZLE_MODE[self.swizzle_bytes]}, {self.lbo}, {self.sbo}, "
+                f"{self.mn_stride}, tl::Ints<{ks}>>")
+
+
+def wgmma_operand(layout: Layout, elem_bytes: int, mn_major: bool, mn_width: int) -> WgmmaOperand | None:
+    """The descriptors reading a 2-D shared tile (K-major: (MN, K) rows; MN-major: (K, MN))
+    in sub-tiles of mn_width x 16, or None when the layout is no swizzle wgmma reads or a
+    decoded descriptor misses an element."""
+    rows, cols = layout.shape
+    sw = next((s for s in SWIZZLE_BYTES if (cols * elem_bytes) % s == 0
+               and layout.is_equal(swizzled((rows, cols), elem_bytes * 8, s))), None)
+    if sw is None:
+        return None
+    mn, k = (cols, rows) if mn_major else (rows, cols)
+    if mn % mn_width or k % 16 or (mn_major and (mn_width * elem_bytes) % sw):
+        return None
+    table = layout.table() * elem_bytes
+    at = (lambda i, j: int(table[j, i])) if mn_major else (lambda i, j: int(table[i, j]))
+    mn_stride = at(mn_width, 0) if mn > mn_width else 0
+    k_offsets = [at(0, j) for j in range(0, k, 16)]
+    if mn_major:
+        lbo = at(sw // elem_bytes, 0) if mn * elem_bytes > sw else 16   # the next swizzle atom along MN
+        sbo = at(0, 8)
+    else:
+        lbo, sbo = 16, at(8, 0)
+    for a, i in enumerate(range(0, mn, mn_width)):
+        for b, j in enumerate(range(0, k, 16)):
+            want = table[j:j + 16, i:i + mn_width].T if mn_major else table[i:i + mn_width, j:j + 16]
+            got = wgmma_decode(a * mn_stride + k_offsets[b], lbo, sbo, sw, mn_major, mn_width, elem_bytes)
+            if not np.array_equal(got, want):
+                return None
+    if max(lbo, sbo) >= 1 << 18:
+        return None
+    return WgmmaOperand(sw, lbo, sbo, mn_stride, k_offsets)
+
+
+class WgmmaPlan:
+    """How a T.gemm runs on wgmma: (M, N, K), warpgroups wg_m x wg_n, instruction n_width,
+    and the swizzle each shared operand is stored with."""
+
+    def __init__(self, m, n, k, wg_m, wg_n, n_width, swizzle_a, swizzle_b):
+        self.m, self.n, self.k = m, n, k
+        self.wg_m, self.wg_n, self.n_width = wg_m, wg_n, n_width
+        self.swizzle_a, self.swizzle_b = swizzle_a, swizzle_b
+
+
+def _wgmma_swizzle(cols: int, elem_bytes: int, mn_major: bool, mn_width: int) -> int:
+    """The widest swizzle of a row of `cols`; an MN-major operand's atom must also divide
+    the instruction's MN extent."""
+    for sw in SWIZZLE_BYTES:
+        if (cols * elem_bytes) % sw == 0 and (not mn_major or (mn_width * elem_bytes) % sw == 0):
+            return sw
+    return 0
+
+
+def wgmma_plan(op, num_threads: int, arch: str) -> WgmmaPlan | None:
+    """The wgmma plan for a Gemm op, or None where it stays on mma.sync: not sm_90a, not whole
+    warpgroups, not f16/bf16 -> f32, a tile the warpgroups cannot split, or shared tiles whose
+    rows are narrower than 32 bytes."""
+    if arch != "sm_90a" or num_threads % WARPGROUP:
+        return None
+    a, b, c = op.a.buffer, op.b.buffer, op.c.buffer
+    if a.dtype.name not in ("float16", "bfloat16") or b.dtype != a.dtype or c.dtype.name != "float32":
+        return None
+    if not _is_fragment(c) or b.memory_scope not in ("shared", "shared.dyn"):
+        return None
+    a_frag = _is_fragment(a)
+    if not a_frag and a.memory_scope not in ("shared", "shared.dyn"):
+        return None
+    if a_frag and op.transpose_a:
+        return None
+    try:
+        m, n, k = gemm_shape(op)
+    except LoweringError:
+        return None
+    if k % 16:
+        return None
+    part = wgmma_partition(op.policy, m, n, num_threads // WARPGROUP)
+    if part is None:
+        return None
+    wg_m, wg_n = part
+    n_width = wgmma_n_width(n // wg_n)
+    swizzles = []
+    for buf, mn_major, mn_width in ((a, op.transpose_a, 64), (b, not op.transpose_b, n_width)):
+        if _is_fragment(buf):
+            swizzles.append(0)
+            continue
+        shape = buf.static_shape()
+        sw = _wgmma_swizzle(shape[-1], 2, mn_major, mn_width)
+        # the swizzle is read off address bits: every stage's tile must start on its period
+        # (8 rows of sw bytes), and the buffer 1024-byte aligned (plan_shared_memory: >= 1 KiB)
+        if not sw or (shape[-2] * shape[-1] * 2) % (8 * sw) or int(np.prod(shape)) * 2 < 1024:
+            return None
+        layout = shared_operand_layout(shape[-2:], 16, sw)
+        if wgmma_operand(layout, 2, mn_major, mn_width) is None:
+            return None
+        swizzles.append(sw)
+    return WgmmaPlan(m, n, k, wg_m, wg_n, n_width, *swizzles)
+
+
+def wgmma_layouts(op, plan: WgmmaPlan) -> dict:
+    """gemm_layouts for a wgmma plan."""
+    c = op.c.buffer
+    out = {c: lift(wgmma_accumulator(plan.m, plan.n, plan.wg_m, plan.wg_n), c.static_shape())}
+    a, b = op.a.buffer, op.b.buffer
+    if _is_fragment(a):
+        out[a] = lift(wgmma_operand_a(plan.m, plan.k, plan.wg_m, plan.wg_n, a.dtype), a.static_shape())
+    else:
+        out[a] = shared_operand_layout(a.static_shape(), 16, plan.swizzle_a)
+    out[b] = shared_operand_layout(b.static_shape(), 16, plan.swizzle_b)
     return out

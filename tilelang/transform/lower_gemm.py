@@ -1,10 +1,14 @@
-"""lower_gemm: one T.gemm -> one call of tl::gemm_ss / tl::gemm_rs (tl_gemm.cuh, mma.sync).
+"""lower_gemm: one T.gemm -> one call of tl::gemm_ss / tl::gemm_rs (tl_gemm.cuh, mma.sync), or
+on sm_90a where `layout/mma.py: wgmma_plan` accepts the op, of tl::wgmma_gemm_ss / _rs
+(tl_wgmma.cuh, warpgroup MMA with shared-memory descriptors).
 
 Before: a Gemm tile op whose buffers have the layouts `layout/mma.py: gemm_layouts` fixes (the
 LayoutMap may hold any 32/64/128-byte swizzle or row-major for a shared operand: the template
 is told which). After: `Evaluate(Call("tl::gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB,
 ClearAccum, tl::SmemLayout<rows, cols, swizzle>, tl::SmemLayout<...>>", [&A, &B, &C, thread]))`,
-the pointers to the first element of each operand region in its lowered storage.
+the pointers to the first element of each operand region in its lowered storage. The wgmma
+call is `tl::wgmma_gemm_ss<M, N, K, WgM, WgN, NWidth, MnMajorA, MnMajorB, ClearAccum,
+tl::WgmmaOperand<...>, tl::WgmmaOperand<...>>(&A, &B, &C, thread)` (`_rs`: no A operand type).
 """
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from ..errors import LoweringError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.dtypes import handle
-from ..layout.mma import gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for
-from ..layout.shared import SWIZZLE_BYTES
+from ..layout.mma import (gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for, wgmma_operand,
+                          wgmma_plan)
+from ..layout.shared import SWIZZLE_BYTES, swizzled
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 
@@ -66,11 +71,7 @@ def _flag(x: bool) -> str:
     return "true" if x else "false"
 
 
-def lower_gemm(op, layout_map, ctx) -> S.Stmt:
-    """The tl::gemm_ss / gemm_rs call for `op` run by ctx.num_threads threads (ctx.thread)."""
-    span = op.span
-    m, n, k, warp_m, warp_n = gemm_config(op, ctx.num_threads)
-    wanted = gemm_layouts(op, ctx.num_threads, ctx.arch)
+def _check_fragments(op, wanted, layout_map, ctx, span) -> None:
     for buf in (op.c.buffer, op.a.buffer):
         if buf.memory_scope not in SHARED_SCOPES and buf in wanted:
             have = _layout_of(layout_map, ctx, buf)
@@ -80,6 +81,49 @@ def lower_gemm(op, layout_map, ctx) -> S.Stmt:
             full = all(E.is_const(r.min, 0) for r in (op.c if buf is op.c.buffer else op.a).region)
             if not full:
                 raise LoweringError(f"T.gemm: the fragment operand {buf.name} must be used whole", span)
+
+
+def _wgmma_operand_type(op, region, which, swizzle, mn_major, mn_width, layout_map, ctx) -> str:
+    """tl::WgmmaOperand<...> for a shared operand, from the layout the LayoutMap holds."""
+    buf = region.buffer
+    shape = buf.static_shape()
+    have = _layout_of(layout_map, ctx, buf)
+    if have is None or not shared_operand_layout(shape, 16, swizzle).is_equal(have):
+        raise LoweringError(f"T.gemm reads {buf.name} with wgmma descriptors, which need the {swizzle}B-swizzled "
+                            f"layout; it has {have!r}", op.span)
+    _check_region(region, which, op.span, row_align=8)
+    desc = wgmma_operand(swizzled(shape[-2:], 16, swizzle), 2, mn_major, mn_width)
+    if desc is None:
+        raise LoweringError(f"T.gemm: no wgmma descriptor reads {buf.name} ({shape}, {swizzle}B swizzle)", op.span)
+    return desc.cpp()
+
+
+def _lower_wgmma(op, plan, layout_map, ctx) -> S.Stmt:
+    _check_fragments(op, gemm_layouts(op, ctx.num_threads, ctx.arch), layout_map, ctx, op.span)
+    mn_a, mn_b = bool(op.transpose_a), not op.transpose_b
+    params = [plan.m, plan.n, plan.k, plan.wg_m, plan.wg_n, plan.n_width]
+    b_type = _wgmma_operand_type(op, op.b, "B", plan.swizzle_b, mn_b, plan.n_width, layout_map, ctx)
+    if op.a.buffer.memory_scope in SHARED_SCOPES:
+        a_type = _wgmma_operand_type(op, op.a, "A", plan.swizzle_a, mn_a, 64, layout_map, ctx)
+        name = (f"tl::wgmma_gemm_ss<{', '.join(map(str, params))}, {_flag(mn_a)}, {_flag(mn_b)}, "
+                f"{_flag(op.clear_accum)}, {a_type}, {b_type}>")
+    else:
+        name = (f"tl::wgmma_gemm_rs<{', '.join(map(str, params))}, {_flag(mn_b)}, {_flag(op.clear_accum)}, "
+                f"{b_type}>")
+    args = tuple(ctx.address(r.buffer, r.mins) for r in (op.a, op.b, op.c)) + (E.convert(ctx.thread),)
+    return S.Evaluate(E.Call(handle, name, args), span=op.span)
+
+
+def lower_gemm(op, layout_map, ctx) -> S.Stmt:
+    """The tl::gemm_ss / gemm_rs (or wgmma_gemm_ss / _rs) call for `op` run by ctx.num_threads
+    threads (ctx.thread)."""
+    span = op.span
+    plan = wgmma_plan(op, ctx.num_threads, ctx.arch)
+    if plan is not None:
+        return _lower_wgmma(op, plan, layout_map, ctx)
+    m, n, k, warp_m, warp_n = gemm_config(op, ctx.num_threads)
+    wanted = gemm_layouts(op, ctx.num_threads, ctx.arch)
+    _check_fragments(op, wanted, layout_map, ctx, span)
     layouts = []
     for which, region in (("A", op.a), ("B", op.b)):
         buf = region.buffer
