@@ -36,7 +36,7 @@ class LowerContext:
     new_allocations: list = dataclasses.field(default_factory=list)
     tma_descriptors: list = dataclasses.field(default_factory=list)
     pass_configs: dict = dataclasses.field(default_factory=dict)
-    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> static extent (bound proofs)
+    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (transform/bounds.py)
     target: object = None          # the jit Target (arch resolved)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
     _names: itertools.count = dataclasses.field(default_factory=itertools.count)

@@ -15,6 +15,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
+from .bounds import upper
 from .lower_context import SHARED_SCOPES, address_of, call, lowered_loop
 from .lower_parallel import Striped, lower_iterations
 from .lower_tile_ops import lowering
@@ -58,46 +59,8 @@ def in_bounds(buffer, indices, ranges):
 
 
 def _provably_below(i, s, ranges) -> bool:
-    i = simplify(i)
-    if isinstance(i, E.IntImm) and isinstance(s, E.IntImm):
-        return i.value < s.value
-    hi = _upper(i, ranges)
+    hi = upper(simplify(i), ranges)
     return hi is not None and isinstance(s, E.IntImm) and hi < s.value
-
-
-def _upper(e, ranges):
-    """A constant upper bound of e from the var extents in `ranges`, else None."""
-    e = simplify(e)
-    if isinstance(e, E.IntImm):
-        return e.value
-    if isinstance(e, E.Var):
-        r = ranges.get(e)
-        return None if r is None else r - 1
-    if isinstance(e, E.Binary):
-        a, b = _upper(e.a, ranges), _upper(e.b, ranges)
-        if e.op == "+" and a is not None and b is not None:
-            return a + b
-        if e.op == "-" and a is not None and isinstance(e.b, E.IntImm):
-            return a - e.b.value
-        if e.op == "*" and a is not None and isinstance(e.b, E.IntImm) and e.b.value >= 0 and _nonneg(e.a):
-            return a * e.b.value
-        if e.op == "%" and isinstance(e.b, E.IntImm):
-            return e.b.value - 1
-        if e.op == "//" and a is not None and isinstance(e.b, E.IntImm) and e.b.value > 0:
-            return a // e.b.value
-        if e.op == ">>" and a is not None and b is not None and isinstance(e.b, E.IntImm):
-            return a >> e.b.value
-        if e.op == "<<" and a is not None and isinstance(e.b, E.IntImm):
-            return a << e.b.value
-        if e.op == "&" and isinstance(e.b, E.IntImm) and e.b.value >= 0:
-            return e.b.value if a is None else min(a, e.b.value)
-        if e.op in ("|", "^") and a is not None and b is not None:
-            return (1 << max(a, b, 1).bit_length()) - 1
-    return None
-
-
-def _nonneg(e) -> bool:
-    return True
 
 
 def _is_fragment(region):
@@ -146,7 +109,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
     nonunit = [d for d, s in enumerate(shape) if s != 1]
     mapping = dict(zip([box_vars[k] for k in range(len(dims))], [loop_vars[d] for d in nonunit]))
     for v, n in zip(loop_vars, shape):
-        ctx.ranges[v] = n
+        ctx.ranges[v] = (0, n - 1)
     src_idx = [E.convert(x) for x in region_index(op.src, [a for a, _, _ in dims], [mapping[v] for v in box_vars])]
     dst_idx = [E.convert(x) for x in region_index(op.dst, [b for _, b, _ in dims], [mapping[v] for v in box_vars])]
     other = op.src if frag_region is op.dst else op.dst
@@ -232,10 +195,8 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
         zero = None
     for v, n in zip(loop_vars, frag.shape):
         ctx.ranges.pop(v, None)
-    ctx.ranges[ro] = frag.num_registers // w
-    ctx.ranges[ctx.thread] = frag.num_threads
+    ctx.ranges[ro] = (0, frag.num_registers // w - 1)
     cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
-    ctx.ranges.pop(ctx.thread, None)
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body)
     if cond is not None:
         inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero) if zero else None)
@@ -339,8 +300,7 @@ def _copy_threads(op, dims, ctx):
         box_idx.append(rest % e if k else rest)
         rest = rest // e
     box_idx = [simplify(x) for x in reversed(box_idx)]
-    ctx.ranges[it] = -(-chunks // threads)
-    ctx.ranges[ctx.thread] = threads
+    ctx.ranges[it] = (0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
     # the vector's elements: last index + vec
@@ -383,7 +343,6 @@ def _copy_threads(op, dims, ctx):
     out = (S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner, annotations=lowered_loop())
            if chunks > threads else inner)
     ctx.ranges.pop(it, None)
-    ctx.ranges.pop(ctx.thread, None)
     return out
 
 

@@ -53,8 +53,7 @@ class _LowerTileOps(Mutator):
         self.launch = k
         ctx.num_threads = ctx.block_threads = k.num_threads
         for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
-            if isinstance(n, int) or isinstance(n, E.IntImm):
-                ctx.ranges[v] = int(n)
+            ctx.ranges[v] = (0, int(n) - 1) if isinstance(n, (int, E.IntImm)) else (0, None)
         body = self.visit(k.body)
         body = _Flatten(ctx).visit(body)
         allocations = tuple(ctx.storage(b) for b in k.allocations + tuple(ctx.new_allocations))
@@ -69,7 +68,7 @@ class _LowerTileOps(Mutator):
 
             return self.visit(self._checked(lambda: lower_parallel(s, self.ctx), s))
         if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1):
-            self.ctx.ranges[s.var] = s.min.value + s.extent.value
+            self.ctx.ranges[s.var] = (s.min.value, s.min.value + s.extent.value - 1)
         s = self.generic_visit(s)
         if s.kind == "pipelined":
             ann = {k: v for k, v in s.annotations.items() if k not in ("num_stages", "order", "stage", "group")}
@@ -99,7 +98,13 @@ class _LowerTileOps(Mutator):
             raise CompileError(f"T.ws{tuple(groups)}: warp groups must be consecutive", s.span)
         base, count = groups[0] * size, len(groups) * size
         inner = ctx.with_group(tid - base if base else tid, count, base)
+        tv = self.launch.thread_vars[0] if len(self.launch.thread_vars) == 1 else None
+        saved = ctx.ranges.get(tv) if tv is not None else None
+        if tv is not None:
+            ctx.ranges[tv] = (base, base + count - 1)  # inside the group
         body = _LowerTileOps(inner, self.launch).visit(s.body)
+        if tv is not None:
+            ctx.ranges[tv] = saved
         self.ctx.new_allocations = inner.new_allocations
         if base == 0:
             cond = tid < count

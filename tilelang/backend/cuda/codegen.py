@@ -83,8 +83,7 @@ class CodeGen:
         self.name = Namer()
         self.lines: list = []
         self.scalars: set = set()  # local.var buffers printed as scalars
-        self.nonneg_vars: set = set(func.attrs.get("size_vars", ()))
-        self.lower_bounds: dict = {}
+        self.ranges: dict = {v: (0, None) for v in func.attrs.get("size_vars", ())}  # Var -> (lo, hi)
         self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
         self.last_span = None
 
@@ -139,8 +138,8 @@ class CodeGen:
 
     # -- kernel body -----------------------------------------------------------------------
     def kernel(self, k: S.KernelLaunch, indent: int) -> None:
-        self.nonneg_vars.update(k.block_vars)
-        self.nonneg_vars.update(k.thread_vars)
+        for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
+            self.ranges[v] = (0, int(n) - 1) if isinstance(n, (int, E.IntImm)) else (0, None)
         axes = "xyz"
         swizzle = k.annotations.get("block_swizzle")
         if swizzle and len(k.block_vars) >= 2:
@@ -209,19 +208,22 @@ class CodeGen:
     def stmt_IfThenElse(self, s, indent):
         self.mark(s, indent)
         self.emit(indent, f"if ({self.expr(s.condition)}) {{")
-        saved = dict(self.lower_bounds)
-        for v, lo in self.facts(s.condition).items():
-            self.lower_bounds[v] = max(lo, self.lower_bounds.get(v, lo))
+        saved = dict(self.ranges)
+        for v, (lo, hi) in self.facts(s.condition).items():
+            olo, ohi = self.ranges.get(v, (None, None))
+            self.ranges[v] = (lo if olo is None else (olo if lo is None else max(lo, olo)),
+                              hi if ohi is None else (ohi if hi is None else min(hi, ohi)))
         self.stmt(s.then_body, indent + 1)
-        self.lower_bounds = saved
+        self.ranges = saved
         if s.else_body is not None:
             self.emit(indent, "} else {")
             self.stmt(s.else_body, indent + 1)
         self.emit(indent, "}")
 
     def stmt_LetStmt(self, s, indent):
-        if self.nonneg(s.value):
-            self.nonneg_vars.add(s.var)
+        from ...transform.bounds import bounds
+
+        self.ranges[s.var] = bounds(s.value, self.ranges)
         self.mark(s, indent)
         self.emit(indent, f"const {ctype(s.var.dtype)} {self.name(s.var)} = {self.expr(s.value)};")
         self.stmt(s.body, indent)
@@ -234,8 +236,12 @@ class CodeGen:
 
     def stmt_For(self, s, indent):
         self.mark(s, indent)
-        if self.nonneg(s.min) and self.nonneg(s.step):
-            self.nonneg_vars.add(s.var)
+        from ...transform.bounds import bounds
+
+        lo, _ = bounds(s.min, self.ranges)
+        _, hi = bounds(s.min + s.extent - 1, self.ranges) if E.is_const(s.step, 1) else (None, None)
+        if self.nonneg(s.step):
+            self.ranges[s.var] = (lo, hi)
         if s.kind == "vectorized" and self.vector_copy(s, indent):
             return
         v = self.name(s.var)
@@ -409,45 +415,24 @@ class CodeGen:
         return f"({text})" if prec < parent or (parent and prec <= 8) else text
 
     def nonneg(self, e) -> bool:
-        lo = self.lower(e)
-        return lo is not None and lo >= 0
+        from ...transform.bounds import nonneg
 
-    def lower(self, e):
-        """A constant lower bound of an integer expression, or None: thread / block / size vars
-        and loops from >= 0 are >= 0, branch conditions `x >= c` bound x inside the branch."""
-        if isinstance(e, E.IntImm):
-            return e.value
-        if isinstance(e, E.Var):
-            if e in self.lower_bounds:
-                return self.lower_bounds[e]
-            return 0 if e in self.nonneg_vars else None
-        if isinstance(e, E.Binary):
-            a = self.lower(e.a)
-            if e.op == "-" and isinstance(e.b, E.IntImm):
-                return None if a is None else a - e.b.value
-            b = self.lower(e.b)
-            if a is None or b is None:
-                return None
-            if e.op == "+":
-                return a + b
-            if a >= 0 and b >= 0 and e.op in ("*", "//", "%", "&", ">>", "<<", "|", "^", "min", "max"):
-                return a * b if e.op == "*" else 0
-            return None
-        if isinstance(e, E.Cast) and e.value.dtype.is_int:
-            return self.lower(e.value)
-        if isinstance(e, E.BufferLoad) and not e.dtype.is_signed and not e.dtype.is_float:
-            return 0
-        return None
+        return nonneg(e, self.ranges)
 
     def facts(self, cond) -> dict:
-        """Lower bounds that hold where `cond` is true (conjunctions of `var >= c` / `var > c`)."""
+        """Var ranges that hold where `cond` is true (conjunctions of comparisons with constants)."""
         out = {}
         if isinstance(cond, E.Binary) and cond.op == "and":
             out.update(self.facts(cond.a))
-            out.update(self.facts(cond.b))
-        elif isinstance(cond, E.Binary) and cond.op in (">=", ">") and isinstance(cond.a, E.Var) \
-                and isinstance(cond.b, E.IntImm):
-            out[cond.a] = cond.b.value + (1 if cond.op == ">" else 0)
+            for v, (lo, hi) in self.facts(cond.b).items():
+                olo, ohi = out.get(v, (None, None))
+                out[v] = (lo if olo is None else max(lo, olo) if lo is not None else olo,
+                          hi if ohi is None else min(hi, ohi) if hi is not None else ohi)
+        elif isinstance(cond, E.Binary) and isinstance(cond.a, E.Var) and isinstance(cond.b, E.IntImm):
+            c = cond.b.value
+            bound = {">=": (c, None), ">": (c + 1, None), "<": (None, c - 1), "<=": (None, c)}.get(cond.op)
+            if bound is not None:
+                out[cond.a] = bound
         return out
 
     def expr_Unary(self, e, parent):
