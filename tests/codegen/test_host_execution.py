@@ -248,3 +248,17 @@ def test_copies_of_boxes_inside_fragments():
     ref = torch.zeros(64, 64)
     ref[8:56, 32:64] = x[0:48, 0:32]
     torch.testing.assert_close(b, ref)
+
+
+def test_int4_dequant_gemm_example():
+    sys.path.insert(0, str(REPO / "examples"))
+    dq = importlib.import_module("dequant_gemm_int4")
+    kw = dq.SIZES["small"]
+    m, n, k = kw["M"], kw["N"], kw["K"]
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(m, k, generator=gen).half()
+    w = torch.randint(-8, 8, (n, k), generator=gen)
+    packed, scale = dq.pack_int4(w), (torch.rand(n, generator=gen) * 0.02 + 0.01).half()
+    (_, _, _, c) = run(dq.dequant_matmul.get_tir(**kw), [a, packed, scale], [3])
+    ref = (a.float() @ w.float().T) * scale.float()
+    torch.testing.assert_close(c.float(), ref, rtol=1e-2, atol=2e-2)
