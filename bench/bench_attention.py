@@ -25,9 +25,10 @@ CASES = {  # name -> (batch, heads, seq, dim, causal)
     "d64": (4, 32, 4096, 64, False),
 }
 CONFIGS = {  # dim -> [(block_m, block_n, stages, threads)]
-    # fastest first, as measured on an H100 (docs/design-notes.md)
-    128: [(128, 64, 2, 128), (128, 32, 2, 128), (128, 128, 2, 256)],
-    64: [(128, 64, 2, 128), (128, 64, 3, 128)],
+    # sm_90a (wgmma): 256 threads = two warpgroups of 64 query rows each; 128 threads = one
+    # warpgroup of 128 rows. The mma.sync path's fastest H100 config was (128, 64, 2, 128).
+    128: [(128, 128, 2, 256), (128, 64, 2, 256), (128, 64, 2, 128)],
+    64: [(128, 128, 2, 256), (128, 64, 2, 128), (128, 64, 2, 256)],
 }
 
 

@@ -16,20 +16,25 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-CONFIGS = {  # name -> (BM, BN, BK, stages, threads)
+CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
     "128x256x32_s3": (128, 256, 32, 3, 256),
     "128x256x32_s4": (128, 256, 32, 4, 256),
     "128x256x64_s3": (128, 256, 64, 3, 256),
     "128x256x64_s4": (128, 256, 64, 4, 256),
+    "128x256x64_s3_fullrow": (128, 256, 64, 3, 256, "FullRow"),   # wgmma: 2 warpgroups of 64x256
+    "128x256x64_s4_fullrow": (128, 256, 64, 4, 256, "FullRow"),
+    "256x128x64_s3": (256, 128, 64, 3, 256),
     "256x128x32_s3": (256, 128, 32, 3, 256),
     "128x128x32_s4": (128, 128, 32, 4, 128),
     "128x128x64_s3": (128, 128, 64, 3, 128),
     "128x128x64_s4": (128, 128, 64, 4, 128),
 }
-DEFAULT = ("128x128x32_s4", "128x256x64_s4")  # the fastest on an H100 (see docs/design-notes.md)
+# sm_90a runs T.gemm on wgmma (two warpgroups of 128 threads); other archs on mma.sync, whose
+# fastest H100 configs were 128x128x32_s4 / 128x256x64_s4 (docs/design-notes.md)
+DEFAULT = ("128x256x64_s3", "128x256x64_s4", "128x256x64_s3_fullrow", "256x128x64_s3", "128x128x64_s4")
 
 
-def matmul(M, N, K, bm, bn, bk, stages, threads, group=8, dtype="float16", accum="float32"):
+def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32"):
     import tilelang.language as T
 
     grid_m, grid_n = (M + bm - 1) // bm, (N + bn - 1) // bn
@@ -50,7 +55,7 @@ def matmul(M, N, K, bm, bn, bk, stages, threads, group=8, dtype="float16", accum
             for k in T.Pipelined(T.ceildiv(K, bk), num_stages=stages):
                 T.copy(A[by * bm, k * bk], A_s)
                 T.copy(B[k * bk, bx * bn], B_s)
-                T.gemm(A_s, B_s, C_f)
+                T.gemm(A_s, B_s, C_f, policy=getattr(T.GemmWarpPolicy, policy))
             T.copy(C_f, C[by * bm, bx * bn])
 
     return main
@@ -88,8 +93,7 @@ def bench_size(size: int, configs) -> dict:
     theirs = time_ms(lambda: torch.matmul(a, b))
     best = None
     for config in configs:
-        bm, bn, bk, stages, threads = CONFIGS[config]
-        kernel = tilelang.compile(matmul(M, N, K, bm, bn, bk, stages, threads), out_idx=[2], target="cuda")
+        kernel = tilelang.compile(matmul(M, N, K, *CONFIGS[config]), out_idx=[2], target="cuda")
         c = kernel(a, b)
         err = ((c.float() - ref.float()).norm() / ref.float().norm()).item()
         if not err < 1e-2:
@@ -127,8 +131,7 @@ def sass_summary(config: str, arch: str = "sm_90a", size: int = 8192) -> str:
     from tilelang.backend.cuda.toolchain import INCLUDE_DIR
     from tilelang.jit.target import Target
 
-    bm, bn, bk, stages, threads = CONFIGS[config]
-    src, _, _, _ = lower_to_source(matmul(size, size, size, bm, bn, bk, stages, threads), Target("cuda", arch))
+    src, _, _, _ = lower_to_source(matmul(size, size, size, *CONFIGS[config]), Target("cuda", arch))
     with tempfile.TemporaryDirectory() as tmp:
         cu, cubin = os.path.join(tmp, "k.cu"), os.path.join(tmp, "k.cubin")
         with open(cu, "w") as f:

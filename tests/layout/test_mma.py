@@ -327,7 +327,7 @@ def wgmma_d_coord(warp, lane, i):
 
 
 @pytest.mark.parametrize("m,n,gm,gn", [(64, 64, 1, 1), (128, 256, 1, 2), (128, 256, 2, 1), (256, 128, 2, 1),
-                                       (128, 64, 1, 1), (64, 512, 1, 2)])
+                                       (128, 64, 1, 1), (64, 512, 1, 2), (128, 192, 1, 2)])
 def test_wgmma_accumulator_matches_ptx(m, n, gm, gn):
     frag = wgmma_accumulator(m, n, gm, gn)
     m_wg, n_wg = m // gm, n // gn
@@ -335,6 +335,8 @@ def test_wgmma_accumulator_matches_ptx(m, n, gm, gn):
     assert frag.num_threads == 128 * gm * gn and frag.is_dense() and frag.vector_width() == 2
     assert frag.num_registers == (m_wg // 64) * n_wg // 2
     threads, regs = frag.table()
+    for i, j in [(0, 0), (m - 1, n - 1), (m // 2 + 9, n // 3 + 5), (63, 8)]:
+        assert tuple(int(x) for x in frag.logical(int(threads[i, j]), int(regs[i, j]))) == (i, j)
     for g in range(gm * gn):
         g_m, g_n = g % gm, g // gm
         for mi in range(m_wg // 64):
@@ -354,6 +356,10 @@ def test_wgmma_operand_a_is_the_accumulator_and_matches_ptx(m, k, gm, gn):
     a = wgmma_operand_a(m, k, gm, gn)
     acc = wgmma_accumulator(m, k, gm, 1)
     assert a.replicate == gn
+    at0, ar0 = a.table()
+    for q in range(gn):   # the inverse maps every replica's slot back to the element
+        assert tuple(int(x) for x in a.logical(int(at0[m - 1, k - 3]) + q * gm * 128, int(ar0[m - 1, k - 3]))) \
+            == (m - 1, k - 3)
     if gn == 1:
         assert a.is_equal(acc)
     at, ar = a.table()

@@ -292,7 +292,23 @@ def wgmma_accumulator(m: int, n: int, wg_m: int, wg_n: int) -> Fragment:
         register = ii // 64 * (n_wg // 2) + jj // 8 * 4 + r % 16 // 8 * 2 + jj % 2
         return thread, register
 
-    return Fragment((m, n), wg_m * wg_n * WARPGROUP, fn, name=f"wgmma_acc[{wg_m}x{wg_n}]")
+    return Fragment((m, n), wg_m * wg_n * WARPGROUP, fn, _wgmma_inverse(m_wg, n_wg, wg_m),
+                    name=f"wgmma_acc[{wg_m}x{wg_n}]")
+
+
+def _wgmma_inverse(m_wg: int, n_wg: int, wg_m: int):
+    """(thread, register) -> (row, col) of the accumulator layout (warpgroups beyond wg_m *
+    wg_n are the replicas of an A operand: the same rows)."""
+    def inverse(thread, register):
+        g, t = thread // WARPGROUP, thread % WARPGROUP
+        warp, lane = t // WARP_SIZE, t % WARP_SIZE
+        mi, rr = register // (n_wg // 2), register % (n_wg // 2)
+        c = rr % 4
+        row = g % wg_m * m_wg + mi * 64 + warp * 16 + lane // 4 + c // 2 * 8
+        col = g // wg_m * n_wg + rr // 4 * 8 + lane % 4 * 2 + c % 2
+        return row, col
+
+    return inverse
 
 
 def wgmma_operand_a(m: int, k: int, wg_m: int, wg_n: int, dtype="float16") -> Fragment:
@@ -303,11 +319,15 @@ def wgmma_operand_a(m: int, k: int, wg_m: int, wg_n: int, dtype="float16") -> Fr
     if k % 16:
         raise TileLangValueError(f"a gemm A operand in registers needs k % 16 == 0, got k = {k}")
     inner = wgmma_accumulator(m, k, wg_m, 1)._fn
+    to_logical = _wgmma_inverse(m // wg_m, k, wg_m)
 
     def fn(i, j):
         return inner(i, j)
 
-    return Fragment((m, k), wg_m * wg_n * WARPGROUP, fn, replicate=wg_n, name=f"wgmma_a[{wg_m}x{wg_n}]")
+    def inverse(thread, register):
+        return to_logical(thread % (wg_m * WARPGROUP), register)
+
+    return Fragment((m, k), wg_m * wg_n * WARPGROUP, fn, inverse, replicate=wg_n, name=f"wgmma_a[{wg_m}x{wg_n}]")
 
 
 def wgmma_decode(start: int, lbo: int, sbo: int, swizzle_bytes: int, mn_major: bool, mn: int,
