@@ -262,3 +262,23 @@ def test_int4_dequant_gemm_example():
     (_, _, _, c) = run(dq.dequant_matmul.get_tir(**kw), [a, packed, scale], [3])
     ref = (a.float() @ w.float().T) * scale.float()
     torch.testing.assert_close(c.float(), ref, rtol=1e-2, atol=2e-2)
+
+
+def dynamic_scale():
+    n = T.dynamic("n")
+
+    @T.prim_func
+    def scale(A: T.Tensor((n,), "float32"), B: T.Tensor((n,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            for i in T.Parallel(n):
+                B[i] = A[i] * 3.0
+
+    return scale
+
+
+def test_parallel_loop_over_a_symbolic_extent():
+    func = dynamic_scale()
+    for size in (5, 300):
+        a = torch.randn(size)
+        (_, b) = run(func, [a], [1])
+        torch.testing.assert_close(b, a * 3)

@@ -18,25 +18,37 @@ from .lower_context import lowered_loop
 
 
 class Striped:
-    """Fallback loop plan when no fragment decides: flat iteration f runs on thread f % T."""
+    """Fallback loop plan when no fragment decides: flat iteration f runs on thread f % T.
+    Extents may be symbolic (T.dynamic): then the register count is an expression too."""
 
     def __init__(self, shape, num_threads: int):
-        self.shape = tuple(int(s) for s in shape)
-        self.total = int(np.prod(self.shape))
+        self.shape = tuple(int(s) if isinstance(s, (int, E.IntImm)) else s for s in shape)
+        self.static = all(isinstance(s, int) for s in self.shape)
+        total = 1
+        for s in self.shape:
+            total = total * s
+        self.total = total if self.static else _simplify(total)
         self.num_threads = num_threads
-        self.num_registers = -(-self.total // num_threads)
+        self.num_registers = -(-total // num_threads) if self.static else _simplify((total + num_threads - 1) // num_threads)
         self.replicate = 1
 
     def logical(self, thread, register):
         flat = register * self.num_threads + thread
         out = []
-        for s in reversed(self.shape):
-            out.append(flat % s)
+        for n, s in enumerate(reversed(self.shape)):
+            last = n == len(self.shape) - 1  # the outermost index needs no modulo: flat < total
+            out.append(flat if last else flat % s)
             flat = flat // s
         return tuple(reversed(out))
 
     def covers_exactly(self) -> bool:
-        return self.total % self.num_threads == 0
+        return self.static and self.total % self.num_threads == 0
+
+
+def _simplify(e):
+    from ..arith import simplify
+
+    return simplify(e)
 
 
 def parallel_nest(loop: S.For):
@@ -61,12 +73,7 @@ def _loop_fragment(loop, ctx):
     if frag is not None:
         return frag
     vars_, extents, _ = parallel_nest(loop)
-    shape = []
-    for e in extents:
-        if not isinstance(e, E.IntImm):
-            raise CompileError(f"T.Parallel needs static extents here, got {e!r}", loop.span)
-        shape.append(e.value)
-    return Striped(shape, ctx.num_threads)
+    return Striped(extents, ctx.num_threads)
 
 
 def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -> S.Stmt:
@@ -110,7 +117,9 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
         if isinstance(frag, Striped) and not frag.covers_exactly():
             flat = reg * frag.num_threads + ctx.thread
             out = S.IfThenElse(flat < frag.total, out, span=span)
-        if num_registers == 1:
+        if isinstance(num_registers, E.Expr):  # symbolic extents: a strided loop
+            out = S.For(reg, E.const(0), num_registers, "serial", out, annotations=lowered_loop(), span=span)
+        elif num_registers == 1:
             out = substitute(out, {reg: E.const(0)})
         else:
             out = S.For(reg, E.const(0), E.const(num_registers), "unroll", out, annotations=lowered_loop(), span=span)
