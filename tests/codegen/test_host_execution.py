@@ -282,3 +282,19 @@ def test_parallel_loop_over_a_symbolic_extent():
         a = torch.randn(size)
         (_, b) = run(func, [a], [1])
         torch.testing.assert_close(b, a * 3)
+
+
+@T.prim_func
+def fill_part(B: T.Tensor((32, 32), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((32, 32), "float32")
+        T.fill(x, 1.0)
+        T.fill(x[8:16, 4:20], 5.0)
+        T.copy(x, B)
+
+
+def test_fill_of_a_box_inside_a_fragment():
+    (b,) = run(fill_part, [], [0])
+    ref = torch.ones(32, 32)
+    ref[8:16, 4:20] = 5.0
+    torch.testing.assert_close(b, ref)

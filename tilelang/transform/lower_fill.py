@@ -30,6 +30,13 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
         shape = tuple(int(s) for s in frag.shape)
         full_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
         st = S.BufferStore(buf, tuple(full_vars), value, span=op.span)
+        cond = None  # a box inside the fragment: each thread fills the elements it holds there
+        for v, r, n in zip(full_vars, region.region, shape):
+            if not (E.is_const(r.min, 0) and E.is_const(r.extent, n)):
+                inside = E.binary("and", v >= r.min, v < r.min + r.extent)
+                cond = inside if cond is None else E.binary("and", cond, inside)
+        if cond is not None:
+            st = S.IfThenElse(cond, st, span=op.span)
         return lower_iterations(full_vars, [E.const(s) for s in shape], st, ctx, frag, span=op.span)
     if any(not isinstance(e, E.IntImm) for e in extents):
         raise CompileError(f"T.fill of {buf.name} needs a static region")
