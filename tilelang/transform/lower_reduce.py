@@ -54,6 +54,11 @@ def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
     if src.memory_scope != "local.fragment" or dst.memory_scope != "local.fragment":
         raise CompileError(f"T.reduce_{op.kind} needs fragments (src {src.memory_scope}, dst {dst.memory_scope}); "
                            "copy shared tiles into a fragment first")
+    for region in (op.src, op.dst):
+        if not all(E.is_const(r.min, 0) and E.is_const(r.extent, int(n))
+                   for r, n in zip(region.region, region.buffer.shape)):
+            raise CompileError(f"T.reduce_{op.kind} works on whole fragments; {region!r} is a part of "
+                               f"{region.buffer.name} (copy the part into its own fragment first)")
     F, D = ctx.fragment(src), ctx.fragment(dst)
     dim = op.dim if op.dim >= 0 else op.dim + len(F.shape)
     Ft, Fr = _tables(F)
