@@ -82,13 +82,14 @@ def _build(func, arch, target, options):
     (launch,) = collect(lowered.body, lambda x: isinstance(x, S.KernelLaunch))
     plan = LaunchPlan(signature.name, params, tuple(launch.grid), tuple(int(t) for t in launch.threads),
                       smem_bytes=int(launch.annotations.get("smem_bytes", 0)))
-    report = layout_report(func, ctx)
+    report = layout_report(func, ctx, launch)
     del Buffer
     return CudaArtifact(source, result.cubin, signature.name, plan, report)
 
 
-def layout_report(func, ctx) -> str:
-    """Every shared / fragment buffer with its layout and the op (and line) that decided it."""
+def layout_report(func, ctx, launch=None) -> str:
+    """Every shared / fragment buffer with its layout and the op (and line) that decided it, and
+    where the shared buffers sit in the dynamic arena."""
     lmap = ctx.layout_map
     buffers = getattr(lmap, "buffers", None) or {}
     decided = getattr(lmap, "decided_by", None) or {}
@@ -104,4 +105,8 @@ def layout_report(func, ctx) -> str:
         lines.append(f"  {buf.name} {shape} {buf.dtype} {buf.memory_scope}: {layout!r}{who}")
     if len(lines) == 1:
         lines.append("  (no shared or fragment buffers)")
+    offsets = (launch.annotations.get("smem_offsets") or {}) if launch is not None else {}
+    if offsets:
+        places = ", ".join(f"{b.name} @ {off}" for b, off in sorted(offsets.items(), key=lambda x: x[1]))
+        lines.append(f"shared memory: {launch.annotations.get('smem_bytes', 0)} bytes ({places})")
     return "\n".join(lines)
