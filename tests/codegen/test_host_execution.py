@@ -298,3 +298,23 @@ def test_fill_of_a_box_inside_a_fragment():
     ref = torch.ones(32, 32)
     ref[8:16, 4:20] = 5.0
     torch.testing.assert_close(b, ref)
+
+
+def guarded_add(n):
+    @T.prim_func
+    def guarded(A: T.Tensor((n,), "float32"), B: T.Tensor((n,), "float32")):
+        with T.Kernel(T.ceildiv(n, 256), threads=128) as bx:
+            for i in T.Parallel(256):
+                if bx * 256 + i < n:
+                    B[bx * 256 + i] = A[bx * 256 + i] + 1.0
+
+    return guarded
+
+
+@pytest.mark.parametrize("n, vectorized", [(1000, True), (999, False)])
+def test_guarded_parallel_loops_vectorize_only_when_the_bound_is_aligned(n, vectorized):
+    func = guarded_add(n)
+    assert ("reinterpret_cast<uint2*>" in HostKernel(func).source) == vectorized
+    a = torch.randn(n)
+    (_, b) = run(func, [a], [1])
+    torch.testing.assert_close(b, a + 1)

@@ -109,7 +109,12 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
         vmap = {v: _expr(x) for v, x in zip(vars_, start)}
         vmap[vars_[-1]] = vmap[vars_[-1]] + rv
         vmap[_REG] = ro * w + rv
-        inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body, vmap), span=span)
+        if isinstance(body, S.IfThenElse):  # a bound guard, the same for the whole vector
+            at_start = {**vmap, vars_[-1]: vmap[vars_[-1]] - rv}
+            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body.then_body, vmap), span=span)
+            inner = S.IfThenElse(substitute(body.condition, at_start), inner, span=body.span)
+        else:
+            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body, vmap), span=span)
         out = S.For(ro, E.const(0), E.const(num_registers // w), "unroll", inner, annotations=lowered_loop(),
                     span=span)
     else:
@@ -135,6 +140,12 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
 def _vector_plan(vars_, body, frag, ctx) -> int:
     """Elements per vector access for a loop body that is one store (1: stay scalar): the loop's
     vector width, where every memory access walks the last loop var contiguously and aligned."""
+    from ..ir.visitor import collect
+    from .lower_copy import divisible
+
+    guard = None
+    if isinstance(body, S.IfThenElse) and body.else_body is None and isinstance(body.then_body, S.BufferStore):
+        guard, body = body.condition, body.then_body
     if isinstance(frag, Striped) or not isinstance(body, S.BufferStore) or not vars_:
         return 1
     if ctx.pass_configs.get("tir.disable_vectorize") or not frag.is_dense():
@@ -142,8 +153,17 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
     w = frag.vector_width()
     if w < 2 or frag.num_registers % w:
         return 1
-    from ..ir.visitor import collect
-    from .lower_copy import divisible
+    if guard is not None:
+        # `base + last < bound` (and conjunctions of such, or conditions without the last var):
+        # true for all of an aligned vector or for none of it when base and bound are multiples of w
+        for c in _conjuncts(guard):
+            if not _uses(c, vars_[-1]):
+                continue
+            base = _unit_base(c.a, vars_[-1]) if isinstance(c, E.Binary) and c.op == "<" else None
+            if base is None or _uses(c.b, vars_[-1]):
+                return 1
+            while w > 1 and not (divisible(base, w) and divisible(c.b, w)):
+                w //= 2
 
     last = vars_[-1]
     accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
@@ -173,6 +193,12 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
         while w > 1 and not (divisible(base, w) and divisible(row, w)):
             w //= 2
     return w
+
+
+def _conjuncts(cond) -> list:
+    if isinstance(cond, E.Binary) and cond.op == "and":
+        return _conjuncts(cond.a) + _conjuncts(cond.b)
+    return [cond]
 
 
 def _unit_base(index, var):
