@@ -6,7 +6,6 @@ import pytest
 import tilelang
 import tilelang.language as T
 from tilelang.backend.cuda import lower_to_source
-from tilelang.backend.cuda.codegen import generate
 from tilelang.backend.cuda import toolchain
 from tilelang.jit.target import Target
 

@@ -5,7 +5,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
-from .lower_context import address_of, call
+from .lower_context import address_of
 from .lower_copy import box_dims, in_bounds, region_index
 from .lower_parallel import Striped, lower_iterations
 from .lower_tile_ops import lowering

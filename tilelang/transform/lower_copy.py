@@ -17,7 +17,7 @@ from ..ir import stmt as S
 from ..ir import tileop as TOP
 from .bounds import upper
 from .lower_context import SHARED_SCOPES, address_of, call, lowered_loop
-from .lower_parallel import Striped, lower_iterations
+from .lower_parallel import lower_iterations
 from .lower_tile_ops import lowering
 
 
@@ -97,7 +97,6 @@ def _store(ctx, region, idx, value, span):
 
 def _copy_fragment(op, dims, frag_region, ctx):
     frag = ctx.fragment(frag_region.buffer)
-    frag_dims = [a if frag_region is op.src else b for a, b, _ in dims]
     box_vars = [ctx.var(f"i{n}") for n in range(len(dims))]
     shape = tuple(int(x) for x in frag.shape)
     full = tuple(int(e.value) if isinstance(e, E.IntImm) else -1 for _, _, e in dims)
@@ -303,9 +302,6 @@ def _copy_threads(op, dims, ctx):
     ctx.ranges[it] = (0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
-    # the vector's elements: last index + vec
-    src_v = src_idx[:-1] + [src_idx[-1] + vec]
-    dst_v = dst_idx[:-1] + [dst_idx[-1] + vec]
     load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
     store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
     use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"

@@ -13,7 +13,7 @@ from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator
-from .lower_context import LowerContext, address_of, call
+from .lower_context import LowerContext, call
 
 LOWERINGS: dict = {}  # TileOp class -> fn(op, ctx) -> Stmt
 

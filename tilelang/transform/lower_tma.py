@@ -66,7 +66,6 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
             or ctx.pass_configs.get("tl.disable_tma_lower")):
         return plain
     layout = ctx.layout(dst.buffer)
-    dshape = [int(s) for s in dst.buffer.shape]
     box = []
     for e in src.extents:
         if not isinstance(e, E.IntImm):

@@ -53,7 +53,6 @@ def lower_to_source(func, target, options: dict | None = None):
 
 def _build(func, arch, target, options):
     from ...ir import stmt as S
-    from ...ir.buffer import Buffer
     from ...ir.visitor import collect
     from .toolchain import build_cuda
     from .runtime import CudaArtifact, LaunchPlan, ParamSpec
@@ -83,7 +82,6 @@ def _build(func, arch, target, options):
     plan = LaunchPlan(signature.name, params, tuple(launch.grid), tuple(int(t) for t in launch.threads),
                       smem_bytes=int(launch.annotations.get("smem_bytes", 0)))
     report = layout_report(func, ctx, launch)
-    del Buffer
     return CudaArtifact(source, result.cubin, signature.name, plan, report)
 
 
