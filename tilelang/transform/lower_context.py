@@ -9,7 +9,6 @@ per-thread local arrays (index = Fragment.register), locals are flattened row-ma
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 from ..errors import CompileError
 from ..ir import expr as E
@@ -39,7 +38,6 @@ class LowerContext:
     ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (transform/bounds.py)
     target: object = None          # the jit Target (arch resolved)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
-    _names: itertools.count = dataclasses.field(default_factory=itertools.count)
 
     @property
     def sm(self) -> int:
