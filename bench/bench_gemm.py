@@ -26,12 +26,14 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
     "256x128x64_s3": (256, 128, 64, 3, 256),
     "256x128x32_s3": (256, 128, 32, 3, 256),
     "128x128x32_s4": (128, 128, 32, 4, 128),
+    "128x128x64_s2": (128, 128, 64, 2, 128),
     "128x128x64_s3": (128, 128, 64, 3, 128),
     "128x128x64_s4": (128, 128, 64, 4, 128),
 }
-# sm_90a runs T.gemm on wgmma (two warpgroups of 128 threads); other archs on mma.sync, whose
-# fastest H100 configs were 128x128x32_s4 / 128x256x64_s4 (docs/design-notes.md)
-DEFAULT = ("128x256x64_s3", "128x256x64_s4", "128x256x64_s3_fullrow", "256x128x64_s3", "128x128x64_s4")
+# sm_90a runs T.gemm on wgmma; one H100 (2026-11-25): 128x128x64_s3 (one warpgroup, two blocks
+# per SM) 506 TFLOPS at 4096^3, 128x256x64_s4 (two warpgroups) 462 at 8192^3. Other archs use
+# mma.sync, whose fastest H100 configs were 128x128x32_s4 / 128x256x64_s4.
+DEFAULT = ("128x128x64_s3", "128x256x64_s4", "128x128x64_s2")
 
 
 def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32"):

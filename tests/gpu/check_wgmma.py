@@ -52,15 +52,20 @@ def _fill(src, **kw):
     return src
 
 
-def hand_case(m, n, k, wgs, ta, tb, dtype="float16", rs=False, policy="Square"):
-    """(name, source, meta) of a one-block kernel computing 2 * op(A) @ op(B) (clear, then accumulate)."""
+def hand_case(m, n, k, wgs, ta, tb, dtype="float16", rs=False, policy="Square", swap=False):
+    """(name, source, meta) of a one-block kernel computing 2 * op(A) @ op(B) (clear, then
+    accumulate). swap: B's descriptor with LBO and SBO exchanged (a diagnostic of the
+    MN-major convention, expected to fail)."""
     wg_m, wg_n = wgmma_partition(policy, m, n, wgs)
     width = wgmma_n_width(n // wg_n)
     ashape = (k, m) if ta else (m, k)
     bshape = (k, n) if not tb else (n, k)
     swa = _wgmma_swizzle(ashape[1], 2, ta, 64)
     swb = _wgmma_swizzle(bshape[1], 2, not tb, width)
-    opb = wgmma_operand(swizzled(bshape, 16, swb), 2, not tb, width).cpp()
+    descb = wgmma_operand(swizzled(bshape, 16, swb), 2, not tb, width)
+    if swap:
+        descb.lbo, descb.sbo = descb.sbo, descb.lbo
+    opb = descb.cpp()
     ab = {"float16": "half_t", "bfloat16": "bfloat16_t"}[dtype]
     flag = lambda x: "true" if x else "false"  # noqa: E731
     head = f"{m}, {n}, {k}, {wg_m}, {wg_n}, {width}"
@@ -79,7 +84,7 @@ def hand_case(m, n, k, wgs, ta, tb, dtype="float16", rs=False, policy="Square"):
     b_off = -(-(ashape[0] * ashape[1] * 2) // 1024) * 1024
     src = _fill(HAND, AB=ab, THREADS=threads, B_OFF=b_off, AR=ashape[0], AC=ashape[1], SWA=swa, BR=bshape[0],
                 BC=bshape[1], SWB=swb, AREG=areg, NREG=acc.num_registers, CALL1=calls[0], CALL2=calls[1])
-    name = f"hand {'rs' if rs else 'ss'} {dtype} {m}x{n}x{k} wg{wg_m}x{wg_n} n{width} " \
+    name = f"{'diag swapped-B ' if swap else ''}hand {'rs' if rs else 'ss'} {dtype} {m}x{n}x{k} wg{wg_m}x{wg_n} n{width} " \
            f"{'T' if ta else 'N'}{'T' if tb else 'N'} sw{swa}/{swb}"
     smem = b_off + bshape[0] * bshape[1] * 2
     return name, src, dict(m=m, n=n, k=k, ta=ta, tb=tb, dtype=dtype, acc=acc, afrag=afrag, areg=areg,
@@ -102,16 +107,22 @@ def run_hand(torch, launcher_cls, arch, failures):
     cases = [hand_case(*c) for c in HAND_CASES] + [hand_case(*HAND_CASES[3], dtype="bfloat16")]
     cases += [hand_case(*c, rs=True) for c in HAND_RS]
     cases += [hand_case(128, 256, 64, 2, False, False, policy="FullRow")]
+    cases += [hand_case(64, 256, 64, 1, False, False, swap=True), hand_case(128, 128, 32, 2, True, True, swap=True)]
     ok = 0
     for name, src, meta in cases:
         try:
-            cubin = build_cuda(src, arch, name="hand.cu").cubin
+            # -v keeps NVRTC's log non-empty: toolchain.build_cuda fetches an empty log into
+            # b" " * 1, the interpreter's shared one-byte object, and NVRTC's terminating NUL
+            # then turns every b" " of the process into b"\0" (corrupting later generated code)
+            res = build_cuda(src, arch, name="hand.cu", options=("--ptxas-options=-v",))
+            cubin = res.cubin
+            usage = [ln.strip() for ln in str(res.log).splitlines() if "registers" in ln or "spill" in ln]
         except Exception as e:  # noqa: BLE001
             print(f"FAIL build {name}: {str(e)[:2000]}", flush=True)
             failures.append(name)
             continue
         if torch is None:
-            print(f"built {name}")
+            print(f"built {name}: {'; '.join(usage)}")
             ok += 1
             continue
         tdt = {"float16": torch.float16, "bfloat16": torch.bfloat16}[meta["dtype"]]
@@ -140,6 +151,9 @@ def run_hand(torch, launcher_cls, arch, failures):
         ref = 2 * ad @ bd
         err = np.linalg.norm(got - ref) / np.linalg.norm(ref) if np.isfinite(got).all() else float("inf")
         good = err < 2e-3
+        if name.startswith("diag"):
+            print(f"{'passes' if good else 'fails'}: {name}: rel err {err:.2e}", flush=True)
+            continue
         print(f"{'PASS' if good else 'FAIL'} {name}: rel err {err:.2e}", flush=True)
         if good:
             ok += 1
@@ -241,8 +255,8 @@ def main() -> int:
 
         torch.manual_seed(0)
         arch, target = "sm_90a", "cuda"
-    ok = run_hand(torch, launcher_cls, arch, failures)
-    ok += run_programs(torch, target, failures)
+    ok = run_programs(torch, target, failures)
+    ok += run_hand(torch, launcher_cls, arch, failures)
     print(f"{ok} passed, {len(failures)} failed")
     for f in failures:
         print("  failed:", f)
