@@ -39,6 +39,14 @@ def test_builds_a_cubin(compiler):
     assert result.compiler.startswith(compiler)
 
 
+def test_an_empty_log_leaves_python_constants_alone(compiler):
+    # NVRTC writes its (empty) log into the buffer it is given; that buffer must never be an
+    # interned bytes object, or b" " turns into b"\x00" for the rest of the process.
+    for _ in range(2):
+        toolchain.build_cuda(OK, "sm_80", compiler=compiler)
+    assert b" " == bytes([32]) and b" ".join([b"a", b"b"]) == b"a b"
+
+
 def test_error_points_at_the_user_line(compiler):
     with pytest.raises(toolchain.CudaBuildError) as info:
         toolchain.build_cuda(BAD_LINE, "sm_80", compiler=compiler, name="broken")

@@ -171,14 +171,16 @@ def _compile_nvrtc(source: str, arch: str, opts: list[str], name: str) -> tuple[
         args = [f"-arch={arch}".encode(), b"-default-device", *(o.encode() for o in opts)]
         (err,) = nvrtc.nvrtcCompileProgram(prog, len(args), args)
         (size,) = check(nvrtc.nvrtcGetProgramLogSize(prog))
-        log = b" " * size
+        # A fresh buffer: NVRTC writes into it, and `b" " * 1` would be CPython's shared b" ".
+        log = bytes(size + 1)
         check(nvrtc.nvrtcGetProgramLog(prog, log))
         log_text = log.rstrip(b"\0 ").decode(errors="replace")
         if int(err) != 0:
             return False, b"", log_text
         (size,) = check(nvrtc.nvrtcGetCUBINSize(prog))
-        cubin = b" " * size
+        cubin = bytes(size + 1)
         check(nvrtc.nvrtcGetCUBIN(prog, cubin))
+        cubin = cubin[:size]
         return True, cubin, log_text
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
