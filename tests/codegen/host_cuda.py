@@ -7,6 +7,7 @@ import hashlib
 import os
 import pathlib
 import re
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -61,13 +62,16 @@ class HostKernel:
                         values[s] = int(dim)
             else:
                 values[p] = t
+        for t in tensors:
+            if hasattr(t, "share_memory_"):
+                t.share_memory_()  # the launch runs in a child process; results must come back
         keep, slots = [], []
         for name, kind, obj in self.signature.params:
             if kind == "tensormap":
                 t = tensors[next(i for i, p in enumerate(params) if p is obj.buffer)]
-                desc = _tensor_map(t, obj)
+                desc, address = _tensor_map(t, obj)
                 keep.append(desc)
-                slots.append(ctypes.cast(desc, ctypes.c_void_p))
+                slots.append(ctypes.c_void_p(address))
             elif kind == "ptr":
                 t = tensors[next(i for i, p in enumerate(params) if p is obj)]
                 assert t.is_contiguous()
@@ -83,8 +87,30 @@ class HostKernel:
         grid += [1] * (3 - len(grid))
         block = [int(t) for t in self.launch.threads] + [1] * (3 - len(self.launch.threads))
         array = (ctypes.c_void_p * max(len(slots), 1))(*[s.value for s in slots])
-        self.lib.tl_host_launch(array, *[ctypes.c_uint(x) for x in grid + block])
+        _run_isolated(lambda: self.lib.tl_host_launch(array, *[ctypes.c_uint(x) for x in grid + block]),
+                      self.signature.name)
         del keep
+
+
+def _run_isolated(launch, name: str, timeout_s: int = 120) -> None:
+    """Run a launch in a forked child (tensors already in shared memory): a fault, an abort from
+    the alignment sanitizer or a hang fails the test instead of taking the test process down."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read)
+        os.dup2(write, 2)
+        signal.alarm(timeout_s)
+        try:
+            launch()
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        log = f.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise AssertionError(f"kernel {name} failed on the host (status {status}):\n{log[-3000:]}")
 
 
 def _tensor_map(t, spec):
@@ -99,8 +125,10 @@ def _tensor_map(t, spec):
         words[11 + i] = int(box[i])
         if i:
             words[6 + i] = int(strides[i])
-    desc = (ctypes.c_uint64 * 16)(*words)
-    return desc
+    storage = (ctypes.c_uint64 * 24)()  # the kernel parameter type is 64-byte aligned
+    address = ctypes.addressof(storage) + (-ctypes.addressof(storage) % 64)
+    ctypes.memmove(address, (ctypes.c_uint64 * 16)(*words), 128)
+    return storage, address
 
 
 def _host_gemms(source: str, func, ctx):
@@ -182,7 +210,11 @@ def _compile(source: str, maps: str = ""):
         tmp = lib.with_suffix(f".{os.getpid()}.tmp")
         proc = subprocess.run([CXX, "-std=c++20", "-O1", "-w", "-shared", "-fPIC", "-pthread",
                                # each kernel's library keeps its own globals (no process-wide unique symbols)
-                               "-fvisibility=hidden", "-fno-gnu-unique", str(src), "-o", str(tmp)],
+                               "-fvisibility=hidden", "-fno-gnu-unique",
+                               # a vector access (uint2 / uint4) at a misaligned address aborts, as a GPU
+                               # would fault (the launch runs in a child process: see _run_isolated)
+                               "-fsanitize=alignment", "-fno-sanitize-recover=alignment",
+                               str(src), "-o", str(tmp)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"host build failed:\n{proc.stderr[-4000:]}")

@@ -318,3 +318,20 @@ def test_guarded_parallel_loops_vectorize_only_when_the_bound_is_aligned(n, vect
     a = torch.randn(n)
     (_, b) = run(func, [a], [1])
     torch.testing.assert_close(b, a + 1)
+
+
+@T.prim_func
+def misaligned(X: T.Tensor((130,), "float32"), Y: T.Tensor((128,), "float32")):
+    with T.Kernel(1, threads=32) as bx:
+        tx = T.get_thread_binding()
+        v = T.alloc_local((4,), "float32")
+        for i in T.vectorized(4):
+            v[i] = X[tx * 4 + 1 + i]
+        for i in T.vectorized(4):
+            Y[tx * 4 + i] = v[i]
+
+
+def test_the_host_run_catches_a_misaligned_vector_access():
+    # the user's T.vectorized loop reads 16 bytes at an odd float offset: a GPU would fault
+    with pytest.raises(AssertionError, match="failed on the host"):
+        run(misaligned, [torch.randn(130)], [1])
