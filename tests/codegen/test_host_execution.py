@@ -331,7 +331,22 @@ def misaligned(X: T.Tensor((130,), "float32"), Y: T.Tensor((128,), "float32")):
             Y[tx * 4 + i] = v[i]
 
 
-def test_the_host_run_catches_a_misaligned_vector_access():
-    # the user's T.vectorized loop reads 16 bytes at an odd float offset: a GPU would fault
-    with pytest.raises(AssertionError, match="failed on the host"):
-        run(misaligned, [torch.randn(130)], [1])
+def test_a_user_vectorized_loop_at_an_unaligned_start_stays_scalar():
+    # reading 16 bytes at an odd float offset would fault on a GPU: only the aligned store is a vector
+    src = HostKernel(misaligned).source
+    assert "reinterpret_cast<const uint4*>(&X" not in src and "reinterpret_cast<uint4*>(&Y" in src
+    x = torch.randn(130)
+    (_, y) = run(misaligned, [x], [1])
+    torch.testing.assert_close(y, x[1:129])
+
+
+@T.prim_func
+def failing_assert(X: T.Tensor((32,), "float32")):
+    with T.Kernel(1, threads=32) as bx:
+        tx = T.get_thread_binding()
+        T.device_assert(X[tx] < 0.0, "X must be negative")
+
+
+def test_a_kernel_that_aborts_fails_the_test_not_the_test_process():
+    with pytest.raises(AssertionError, match="X must be negative"):
+        run(failing_assert, [torch.ones(32)])

@@ -126,6 +126,11 @@ class LowerContext:
         return address_of(self.load(buffer, indices))
 
 
+def aligned_vector() -> dict:
+    """Annotations of a vectorized loop whose accesses a lowering proved vector-aligned."""
+    return {"aligned": True}
+
+
 def lowered_loop() -> dict:
     """Annotations of a loop a lowering made: hazard-free inside (insert_syncs does not look in)."""
     return {"lowered": True}

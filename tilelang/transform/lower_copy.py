@@ -16,7 +16,7 @@ from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir import tileop as TOP
 from .bounds import upper
-from .lower_context import SHARED_SCOPES, address_of, call, lowered_loop
+from .lower_context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
 from .lower_parallel import lower_iterations
 from .lower_tile_ops import lowering
 
@@ -196,9 +196,10 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
         ctx.ranges.pop(v, None)
     ctx.ranges[ro] = (0, frag.num_registers // w - 1)
     cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
-    inner = S.For(rv, E.const(0), E.const(w), "vectorized", body)
+    inner = S.For(rv, E.const(0), E.const(w), "vectorized", body, annotations=aligned_vector())
     if cond is not None:
-        inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero) if zero else None)
+        inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero,
+                                                annotations=aligned_vector()) if zero else None)
     out = S.For(ro, E.const(0), E.const(frag.num_registers // w), "unroll", inner, annotations=lowered_loop(),
                 span=op.span)
     if frag.num_threads < ctx.num_threads:
@@ -322,8 +323,8 @@ def _copy_threads(op, dims, ctx):
         st = S.BufferStore(dst_buf, dst_flat, E.cast(load, op.dst.dtype))
         zero = S.BufferStore(dst_buf, dst_flat, E.const(0, op.dst.dtype))
         if v > 1:
-            st = S.For(vec, E.const(0), E.const(v), "vectorized", st)
-            zero = S.For(vec, E.const(0), E.const(v), "vectorized", zero)
+            st = S.For(vec, E.const(0), E.const(v), "vectorized", st, annotations=aligned_vector())
+            zero = S.For(vec, E.const(0), E.const(v), "vectorized", zero, annotations=aligned_vector())
         else:
             st = _subst_vec(st, vec)
             zero = _subst_vec(zero, vec)

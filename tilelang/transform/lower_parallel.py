@@ -14,7 +14,7 @@ from ..errors import CompileError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.visitor import Mutator, substitute
-from .lower_context import lowered_loop
+from .lower_context import aligned_vector, lowered_loop
 
 
 class Striped:
@@ -111,10 +111,12 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
         vmap[_REG] = ro * w + rv
         if isinstance(body, S.IfThenElse):  # a bound guard, the same for the whole vector
             at_start = {**vmap, vars_[-1]: vmap[vars_[-1]] - rv}
-            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body.then_body, vmap), span=span)
+            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body.then_body, vmap),
+                          annotations=aligned_vector(), span=span)
             inner = S.IfThenElse(substitute(body.condition, at_start), inner, span=body.span)
         else:
-            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body, vmap), span=span)
+            inner = S.For(rv, E.const(0), E.const(w), "vectorized", substitute(body, vmap),
+                          annotations=aligned_vector(), span=span)
         out = S.For(ro, E.const(0), E.const(num_registers // w), "unroll", inner, annotations=lowered_loop(),
                     span=span)
     else:

@@ -85,6 +85,7 @@ class CodeGen:
         self.scalars: set = set()  # local.var buffers printed as scalars
         self.ranges: dict = {v: (0, None) for v in func.attrs.get("size_vars", ())}  # Var -> (lo, hi)
         self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
+        self.vector_aligned = False  # the vectorized loop being printed was proven aligned
         self.last_span = None
 
     # -- entry ---------------------------------------------------------------------------
@@ -267,6 +268,7 @@ class CodeGen:
         if not (E.is_const(s.extent) and E.is_const(s.min, 0) and E.is_const(s.step, 1)):
             return False
         n = s.extent.value
+        self.vector_aligned = bool(s.annotations.get("aligned"))  # else each start is checked below
         d0 = self.vector_start(s.var, body.buffer, body.indices, n)
         if d0 is None:
             return False
@@ -326,10 +328,20 @@ class CodeGen:
         if not _uses(flat, var):
             return None
         if isinstance(flat, E.Binary) and flat.op == "+" and flat.b is var and not _uses(flat.a, var):
-            return flat.a
+            return flat.a if self.aligned(buffer, flat.a, n) else None
         zero = simplify(substitute(flat, {var: E.const(0, var.dtype)}))
         one = simplify(substitute(flat, {var: E.const(1, var.dtype)}))
-        return zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, var) else None
+        start = zero if _is_int(simplify(one - zero), 1) and _affine_in(flat, var) else None
+        return start if start is not None and self.aligned(buffer, start, n) else None
+
+    def aligned(self, buffer, start, n) -> bool:
+        """A user's T.vectorized loop moves whole vectors only where the start is provably a
+        multiple of n elements (lowerings mark the loops whose alignment they proved)."""
+        if self.vector_aligned:
+            return True
+        from ...transform.lower_copy import divisible
+
+        return divisible(start, n) and all(divisible(s, n) for s in buffer.shape[-1:])
 
     # -- expressions ---------------------------------------------------------------------------
     def access(self, buffer, indices) -> str:
