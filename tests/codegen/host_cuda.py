@@ -107,6 +107,7 @@ def _run_isolated(launch, name: str, timeout_s: int = 120) -> None:
         try:
             launch()
         finally:
+            ctypes.CDLL(None).fflush(None)  # the kernel's printf output, before _exit skips it
             os._exit(0)
     os.close(write)
     with os.fdopen(read) as f:

@@ -350,3 +350,18 @@ def failing_assert(X: T.Tensor((32,), "float32")):
 def test_a_kernel_that_aborts_fails_the_test_not_the_test_process():
     with pytest.raises(AssertionError, match="X must be negative"):
         run(failing_assert, [torch.ones(32)])
+
+
+@T.prim_func
+def print_element(A: T.Tensor((64, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((64, 64), "float32")
+        T.copy(A, x)
+        T.print(x[5, 7], msg="x57")
+
+
+def test_printing_a_fragment_element_prints_it_once_from_its_holder(capfd):
+    a = torch.arange(64 * 64, dtype=torch.float32).reshape(64, 64)
+    run(print_element, [a])
+    out = capfd.readouterr().out
+    assert out.count("x57:") == 1 and out.strip().endswith(": 327.000000")

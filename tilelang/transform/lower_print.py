@@ -30,7 +30,13 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
     msg = op.msg or "T.print"
     if not isinstance(op.value, BufferRegion):
         value, fmt = _printable(op.value)
-        return _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\n", *_where(), value)
+        line = _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\n", *_where(), value)
+        v = op.value
+        if isinstance(v, E.BufferLoad) and v.buffer.memory_scope == "local.fragment":
+            owner = ctx.fragment(v.buffer).thread(*v.indices)  # one element: printed by its holder
+            owner = owner if isinstance(owner, E.Expr) else E.const(int(owner))
+            return S.IfThenElse(E.binary("==", ctx.thread, owner), line, span=op.span)
+        return line
     region = op.value
     buf = region.buffer
     vars_ = [ctx.var(f"i{n}") for n in range(len(region.extents))]
