@@ -365,3 +365,22 @@ def test_printing_a_fragment_element_prints_it_once_from_its_holder(capfd):
     run(print_element, [a])
     out = capfd.readouterr().out
     assert out.count("x57:") == 1 and out.strip().endswith(": 327.000000")
+
+
+@T.prim_func
+def print_rows(A: T.Tensor((16, 32), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        x = T.alloc_fragment((16, 32), "float32")
+        m = T.alloc_fragment((16,), "float32")
+        T.copy(A, x)
+        T.reduce_max(x, m, dim=1)
+        T.print(m, msg="rowmax")
+
+
+def test_printing_a_replicated_fragment_prints_each_element_once(capfd):
+    a = torch.randn(16, 32)
+    run(print_rows, [a])
+    lines = [ln for ln in capfd.readouterr().out.splitlines() if ln.startswith("rowmax")]
+    assert len(lines) == 16
+    got = {int(ln.split("[")[1].split("]")[0]): float(ln.split("= ")[1]) for ln in lines}
+    torch.testing.assert_close(torch.tensor([got[i] for i in range(16)]), a.max(1).values, rtol=1e-5, atol=1e-6)

@@ -46,6 +46,10 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
     line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\n", *[E.cast(i, int32) for i in idx], value)
     if buf.memory_scope == "local.fragment":
         frag = ctx.fragment(buf)
+        if frag.replicate > 1:  # each element once: from its first replica's thread
+            owner = frag.thread(*vars_)
+            owner = owner if isinstance(owner, E.Expr) else E.const(int(owner))
+            line = S.IfThenElse(E.binary("==", ctx.thread, owner), line)
         return lower_iterations(vars_, [E.const(int(s)) for s in frag.shape], line, ctx, frag, span=op.span)
     body = line
     for v, e in reversed(list(zip(vars_, region.extents))):
