@@ -384,3 +384,22 @@ def test_printing_a_replicated_fragment_prints_each_element_once(capfd):
     assert len(lines) == 16
     got = {int(ln.split("[")[1].split("]")[0]): float(ln.split("= ")[1]) for ln in lines}
     torch.testing.assert_close(torch.tensor([got[i] for i in range(16)]), a.max(1).values, rtol=1e-5, atol=1e-6)
+
+
+@T.prim_func
+def ws_reduce(X: T.Tensor((4, 512), "float32"), Y: T.Tensor((4,), "float32")):
+    with T.Kernel(1, threads=256) as bx:
+        x = T.alloc_fragment((4, 512), "float32")
+        s = T.alloc_fragment((4,), "float32")
+        with T.ws(1):
+            T.copy(X, x)
+            T.reduce_sum(x, s, dim=1)
+            T.copy(s, Y)
+
+
+def test_reduce_across_warps_inside_a_warp_group():
+    src = HostKernel(ws_reduce).source
+    assert "tl::named_barrier_sync(2, 128);" in src and "__syncthreads();" not in src.split("T.ws(1)")[1]
+    x = torch.randn(4, 512)
+    (_, y) = run(ws_reduce, [x], [1])
+    torch.testing.assert_close(y, x.sum(1), rtol=1e-4, atol=1e-4)
