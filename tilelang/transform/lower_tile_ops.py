@@ -89,6 +89,28 @@ class _LowerTileOps(Mutator):
             return body
         return S.IfThenElse(tv < s.extent, body, span=s.span)
 
+    def visit_IfThenElse(self, s: S.IfThenElse):
+        """Inside the then-branch, `var + c < n` (and <=, >=, >) narrows var's range (bound proofs)."""
+        facts = _range_facts(s.condition)
+        if not facts:
+            return self.generic_visit(s)
+        ranges = self.ctx.ranges
+        saved = {v: ranges.get(v) for v in facts}
+        for v, (lo, hi) in facts.items():
+            olo, ohi = ranges.get(v, (None, None))
+            ranges[v] = (lo if olo is None else (olo if lo is None else max(lo, olo)),
+                         hi if ohi is None else (ohi if hi is None else min(hi, ohi)))
+        then = self.visit(s.then_body)
+        for v, old in saved.items():
+            if old is None:
+                ranges.pop(v, None)
+            else:
+                ranges[v] = old
+        other = self.visit(s.else_body) if s.else_body is not None else None
+        if then is s.then_body and other is s.else_body:
+            return s
+        return S.IfThenElse(s.condition, then, other, span=s.span)
+
     def visit_WarpSpecialize(self, s: S.WarpSpecialize):
         groups = sorted(int(g) for g in s.warp_groups)
         size = S.WARP_GROUP_SIZE
@@ -157,6 +179,32 @@ class _LowerTileOps(Mutator):
             return fn()
         except TileLangError as e:
             raise e.with_span(node.span)
+
+
+def _range_facts(cond) -> dict:
+    """{var: (lo, hi)} implied by a conjunction of `var + c <op> constant` comparisons."""
+    from ..arith.simplify import _Simplifier
+
+    out = {}
+    if isinstance(cond, E.Binary) and cond.op == "and":
+        for part in (cond.a, cond.b):
+            for v, (lo, hi) in _range_facts(part).items():
+                olo, ohi = out.get(v, (None, None))
+                out[v] = (lo if olo is None else max(lo, olo) if lo is not None else olo,
+                          hi if ohi is None else min(hi, ohi) if hi is not None else ohi)
+        return out
+    if not (isinstance(cond, E.Binary) and cond.op in ("<", "<=", ">", ">=") and isinstance(cond.b, E.IntImm)):
+        return out
+    simp = _Simplifier()
+    terms, const = simp.linear(cond.a)
+    if len(terms) != 1:
+        return out
+    (key, coeff), = terms.items()
+    var = simp.atoms[key]
+    if not isinstance(var, E.Var) or coeff != 1:
+        return out
+    bound = cond.b.value - const
+    return {var: {"<": (None, bound - 1), "<=": (None, bound), ">": (bound + 1, None), ">=": (bound, None)}[cond.op]}
 
 
 class _Flatten(Mutator):
