@@ -7,6 +7,9 @@ GPU; with none named the local GPU's is used. Compiled kernels are cached on dis
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import pathlib
 
 
 def resolve_arch(target) -> str:
@@ -23,12 +26,25 @@ def build(func, target, options: dict | None = None):
     arch = resolve_arch(target)
     configs = options.get("pass_configs") or {}
     key_options = {"pass_configs": sorted((str(k), repr(v)) for k, v in configs.items()),
-                   "compile_flags": repr(options.get("compile_flags"))}
+                   "compile_flags": repr(options.get("compile_flags")), "lowering": lowering_fingerprint()}
     key = cache_key(func.structural_hash(), arch, options=key_options)
     dumping = options.get("verbose") or _dump_requested(options)
     if dumping:
         return _build(func, arch, target, options)
     return get_or_build(key, lambda: _build(func, arch, target, options))
+
+
+@functools.lru_cache(maxsize=None)
+def lowering_fingerprint() -> str:
+    """Hash of the compiler's own sources (passes, layouts, codegen): a cached kernel built by a
+    different compiler is not reused even when the version string did not change."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for folder in ("transform", "layout", "backend/cuda"):
+        for path in sorted((root / folder).glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _dump_requested(options) -> bool:
