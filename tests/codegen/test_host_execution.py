@@ -403,3 +403,19 @@ def test_reduce_across_warps_inside_a_warp_group():
     x = torch.randn(4, 512)
     (_, y) = run(ws_reduce, [x], [1])
     torch.testing.assert_close(y, x.sum(1), rtol=1e-4, atol=1e-4)
+
+
+@T.prim_func
+def cast_copies(A: T.Tensor((64, 64), "float32"), B: T.Tensor((64, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        S_ = T.alloc_shared((64, 64), "float16")
+        T.copy(A, S_)
+        T.copy(S_, B)
+
+
+def test_casting_copies_between_global_and_shared_move_vectors():
+    src = HostKernel(cast_copies).source
+    assert "tl_ld0" in src and "tl_vec" in src  # read as vectors, converted in registers, stored as vectors
+    a = torch.randn(64, 64)
+    (_, b) = run(cast_copies, [a], [1])
+    torch.testing.assert_close(b, a.half().float())

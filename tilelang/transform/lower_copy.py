@@ -262,8 +262,6 @@ def _vector_width(op, dims, ctx) -> int:
     v = 16 // bytes_ if bytes_ <= 16 else 1
     while v > 1 and n % v:
         v //= 2
-    if src.dtype != dst.dtype:
-        return 1
     for region in (src, dst):
         buf = region.buffer
         if buf.memory_scope in SHARED_SCOPES:
@@ -307,7 +305,7 @@ def _copy_threads(op, dims, ctx):
     store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
     use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"
                  and op.dst.buffer.memory_scope in SHARED_SCOPES and v * op.src.dtype.bytes in (4, 8, 16)
-                 and ctx.sm >= 80)
+                 and op.src.dtype == op.dst.dtype and ctx.sm >= 80)
     if use_async:
         nbytes = v * op.src.dtype.bytes
         dst_addr = ctx.address(op.dst.buffer, dst_idx)

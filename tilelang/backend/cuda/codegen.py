@@ -534,10 +534,13 @@ def _is_int(e, v) -> bool:
 
 
 def _row_major(buffer, indices):
+    from ...arith import simplify
+    from ...transform.simplify import _merge_div_mod
+
     flat = None
     for i, s in zip(indices, buffer.shape):
         flat = i if flat is None else flat * s + i
-    return flat
+    return _merge_div_mod(simplify(flat))  # y // c * c + y % c (a tile walked flat) -> y
 
 
 def _scalar_kind(dtype) -> str:
