@@ -108,14 +108,29 @@ class _Simplifier:
 
 
 def _div_mod_linear(op, a, d, simp):
-    """(k*d*x + c) // d -> k*x + c // d when every coefficient is a multiple of d and 0 <= c < d
-    is not needed for the exact split of the multiples: floor((d*q + c)/d) = q + floor(c/d)."""
+    """Split a linear a = d*q + r + c (q: the terms whose coefficients are multiples of d) so
+    that floor division and modulo keep only what they need:
+        (d*q + r + c) // d = q + c // d + (r + c % d) // d
+        (d*q + r + c) %  d = (r + c % d) % d
+    Both hold exactly for floor semantics; with no r they fold to constants."""
     if not (a.dtype.is_int and not a.dtype.is_bool):
         return None
     terms, c = simp.linear(a)
-    if not terms or any(v % d for v in terms.values()):
+    if not terms:
         return None
+    multiple = {k: v // d for k, v in terms.items() if v % d == 0}
+    rest = {k: v for k, v in terms.items() if v % d}
+    if not multiple and 0 <= c < d:
+        return None  # nothing to take out
+    dtype = a.dtype
+    if not rest:
+        if op == "%":
+            return E.const(c % d, dtype)
+        return simp.rebuild(multiple, c // d, dtype)
+    inner = E.binary(op, simp.rebuild(rest, c % d, dtype), E.const(d, dtype))
     if op == "%":
-        return E.const(c % d, a.dtype)
-    scaled = {k: v // d for k, v in terms.items()}
-    return simp.rebuild(scaled, c // d, a.dtype)
+        return inner
+    outer = simp.rebuild(multiple, c // d, dtype)
+    if E.is_const(outer, 0):
+        return inner
+    return simp.run(E.binary("+", outer, inner))
