@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Everything that needs the GPU, in one go (for one device-tool call):
-#   conformance on CUDA, the GPU check scripts, the profiler/autotuner example, the benchmarks.
+#   conformance on CUDA, the GPU check scripts, the profiler/autotuner, examples, the benchmarks.
 # Usage (repo root): scripts/gpu_all.sh [conformance dir]   (default ../shared/conformance)
-# Logs go to $OUT (or ./gpu_logs); the benchmark table prints last.
+# Each step's log goes to $OUT (or ./gpu_logs); the benchmark table prints last.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TILELANG_CACHE_DIR="${TILELANG_CACHE_DIR:-/tmp/tilelang-cache}"
 conf="${1:-../shared/conformance}"
 logs="${OUT:-gpu_logs}"; mkdir -p "$logs"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
-step() { local name=$1; shift; echo "=== $name"; local t0=$SECONDS; "$@" >"$logs/$name.txt" 2>&1; local rc=$?
-         tail -n "${TAIL:-4}" "$logs/$name.txt"; echo "--- $name rc=$rc ($((SECONDS - t0)) s)"; }
-step conformance_cuda python "$conf/run.py" --target cuda
-step check_runtime python tests/gpu/check_runtime.py
-step check_gemm python tests/gpu/check_gemm.py
-[ -f tests/gpu/check_compiler.py ] && step check_compiler python tests/gpu/check_compiler.py
-step autotune_gemm python examples/autotune_gemm.py
-step quickstart python examples/quickstart.py
-TAIL=40 step bench python bench/run_all.py
+summary=()
+step() {  # step NAME TIMEOUT CMD...: run, keep the log, print its tail and a status line
+  local name=$1 limit=$2; shift 2; echo "=== $name"; local t0=$SECONDS
+  timeout "$limit" "$@" >"$logs/$name.txt" 2>&1; local rc=$?
+  tail -n "${TAIL:-3}" "$logs/$name.txt"; summary+=("$(printf '%-22s rc=%-3s %4ss' "$name" "$rc" $((SECONDS - t0)))")
+}
+step conformance_cuda 240 python "$conf/run.py" --target cuda
+step check_runtime 60 python tests/gpu/check_runtime.py
+step check_gemm 90 python tests/gpu/check_gemm.py
+step check_wgmma 90 python tests/gpu/check_wgmma.py
+step check_compiler 90 python tests/gpu/check_compiler.py
+step check_layouts 60 python tests/layout/check_layouts_gpu.py cuda
+step quickstart 60 python examples/quickstart.py
+for ex in gemm gemm_epilogue softmax rmsnorm flash_attention dequant_gemm_int4; do
+  step "example_$ex" 60 python "examples/$ex.py"
+done
+step autotune_gemm 150 python examples/autotune_gemm.py
+step autotune_again 60 python examples/autotune_gemm.py
+TAIL=30 step bench 300 python bench/run_all.py
+printf '%s\n' "${summary[@]}"
