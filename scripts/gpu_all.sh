@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Everything that needs the GPU, in one go (for one device-tool call):
-#   conformance on CUDA, the GPU check scripts, the profiler/autotuner, examples, the benchmarks.
+# Everything that needs the GPU, in one go (for one device-tool call): conformance on CUDA,
+# the benchmarks, the autotuner (twice: the second run is a cache read), the GPU check
+# scripts and the examples. Each step's log goes to /tmp/gpu_logs/<step>.txt and is appended
+# to $OUT/all_logs.txt (./gpu_logs.txt without $OUT); a summary of the steps prints last.
 # Usage (repo root): scripts/gpu_all.sh [conformance dir]   (default ../shared/conformance)
-# Each step's log goes to $OUT (or ./gpu_logs); the benchmark table prints last.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TILELANG_CACHE_DIR="${TILELANG_CACHE_DIR:-/tmp/tilelang-cache}"
 conf="${1:-../shared/conformance}"
-logs="${OUT:-gpu_logs}"; mkdir -p "$logs"
+logs=/tmp/gpu_logs; mkdir -p "$logs"
+if [ -n "${OUT:-}" ]; then all="$OUT/all_logs.txt"; else all=gpu_logs.txt; fi
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
 summary=()
 step() {  # step NAME TIMEOUT CMD...: run, keep the log, print its tail and a status line
   local name=$1 limit=$2; shift 2; echo "=== $name"; local t0=$SECONDS
   timeout "$limit" "$@" >"$logs/$name.txt" 2>&1; local rc=$?
-  tail -n "${TAIL:-3}" "$logs/$name.txt"; summary+=("$(printf '%-22s rc=%-3s %4ss' "$name" "$rc" $((SECONDS - t0)))")
+  { echo "===== $name (rc=$rc)"; cat "$logs/$name.txt"; } >>"$all"
+  tail -n "${TAIL:-3}" "$logs/$name.txt"
+  summary+=("$(printf '%-26s rc=%-3s %4ss' "$name" "$rc" $((SECONDS - t0)))")
 }
 step conformance_cuda 240 python "$conf/run.py" --target cuda
+TAIL=30 step bench 300 python bench/run_all.py
+step autotune_gemm 150 python examples/autotune_gemm.py
+step autotune_again 60 python examples/autotune_gemm.py
 step check_runtime 60 python tests/gpu/check_runtime.py
 step check_gemm 90 python tests/gpu/check_gemm.py
 step check_wgmma 90 python tests/gpu/check_wgmma.py
@@ -25,7 +32,5 @@ step quickstart 60 python examples/quickstart.py
 for ex in gemm gemm_epilogue softmax rmsnorm flash_attention dequant_gemm_int4; do
   step "example_$ex" 60 python "examples/$ex.py"
 done
-step autotune_gemm 150 python examples/autotune_gemm.py
-step autotune_again 60 python examples/autotune_gemm.py
-TAIL=30 step bench 300 python bench/run_all.py
+echo "=== summary"
 printf '%s\n' "${summary[@]}"
