@@ -88,7 +88,11 @@ def flash_fwd(B, H, S, D, causal, bm, bn, stages, threads):
     return main
 
 
-def bench_case(name: str, all_configs: bool = True) -> dict:
+# The sm_80-class path (mma.sync) on the same H100: target "cuda -arch=sm_90" has no wgmma.
+MMA_SYNC = {128: [(128, 64, 2, 128), (64, 64, 2, 128)], 64: [(128, 64, 2, 128), (64, 64, 2, 128)]}
+
+
+def bench_case(name: str, all_configs: bool = True, target: str = "cuda") -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -101,10 +105,11 @@ def bench_case(name: str, all_configs: bool = True) -> dict:
     theirs = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal), reps=30)
     flops = 4.0 * B * H * S * S * D * (0.5 if causal else 1.0)
     best = None
-    for cfg in CONFIGS[D] if all_configs else CONFIGS[D][:1]:
+    configs = CONFIGS if target == "cuda" else MMA_SYNC
+    for cfg in configs[D] if all_configs else configs[D][:1]:
         bm, bn, stages, threads = cfg
         try:
-            kernel = tilelang.compile(flash_fwd(B, H, S, D, causal, bm, bn, stages, threads), out_idx=[3], target="cuda")
+            kernel = tilelang.compile(flash_fwd(B, H, S, D, causal, bm, bn, stages, threads), out_idx=[3], target=target)
             out = kernel(q, k, v)
         except Exception as e:  # noqa: BLE001 - report the configuration and try the next
             print(f"  {name} {cfg}: FAILED {type(e).__name__}: {str(e).splitlines()[0][:200]}", flush=True)
@@ -123,15 +128,20 @@ def bench_case(name: str, all_configs: bool = True) -> dict:
     ms, (bm, bn, stages, threads) = best
     # the reference timed before and after ours: the faster counts
     theirs = min(theirs, time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal), reps=30))
+    path = "" if target == "cuda" else f", {target.split('=')[-1]}: mma.sync path"
     return {"benchmark": f"flash-attn fwd B{B} H{H} S{S} D{D}{' causal' if causal else ''} "
-                         f"({bm}x{bn} s{stages} t{threads}) TFLOPS",
+                         f"({bm}x{bn} s{stages} t{threads}{path}) TFLOPS",
             "ours": flops / ms / 1e9, "reference": flops / theirs / 1e9, "ratio": theirs / ms, "unit": "TFLOPS"}
 
 
-def main(cases=tuple(CASES), all_configs: bool = True) -> list:
+def main(cases=tuple(CASES), all_configs: bool = True, mma_sync: bool = True) -> list:
+    """Rows for the default path of this GPU (wgmma on sm_90a) and, on Hopper, the mma.sync path."""
+    import torch
+
+    targets = ["cuda"] + (["cuda -arch=sm_90"] if mma_sync and torch.cuda.get_device_capability() == (9, 0) else [])
     rows = []
-    for name in cases:
-        row = bench_case(name, all_configs)
+    for name, target in ((n, t) for n in cases for t in targets):
+        row = bench_case(name, all_configs, target)
         rows.append(row)
         print(f"{row['benchmark']}: ours {row['ours']:.1f}  SDPA {row['reference']:.1f}  ratio {row['ratio']:.2f}",
               flush=True)

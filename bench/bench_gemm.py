@@ -34,6 +34,9 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
 # per SM) 506 TFLOPS at 4096^3, 128x256x64_s4 (two warpgroups) 462 at 8192^3. Other archs use
 # mma.sync, whose fastest H100 configs were 128x128x32_s4 / 128x256x64_s4.
 DEFAULT = ("128x128x64_s3", "128x256x64_s4", "128x128x64_s2")
+# The sm_80-class path (ldmatrix + mma.sync + cp.async) measured on the same H100: target
+# "cuda -arch=sm_90" has no wgmma, so T.gemm takes the mma.sync templates there.
+MMA_SYNC = ("128x128x32_s4", "128x256x64_s4", "128x256x32_s3")
 
 
 def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32"):
@@ -81,7 +84,7 @@ def time_ms(fn, warmup: int = 10, reps: int = 100) -> float:
     return times[len(times) // 2]
 
 
-def bench_size(size: int, configs) -> dict:
+def bench_size(size: int, configs, target: str = "cuda") -> dict:
     """Compile each config, check it once, time it against torch.matmul; the fastest is the row."""
     import torch
 
@@ -95,7 +98,7 @@ def bench_size(size: int, configs) -> dict:
     theirs = time_ms(lambda: torch.matmul(a, b))
     best = None
     for config in configs:
-        kernel = tilelang.compile(matmul(M, N, K, *CONFIGS[config]), out_idx=[2], target="cuda")
+        kernel = tilelang.compile(matmul(M, N, K, *CONFIGS[config]), out_idx=[2], target=target)
         c = kernel(a, b)
         err = ((c.float() - ref.float()).norm() / ref.float().norm()).item()
         if not err < 1e-2:
@@ -107,14 +110,21 @@ def bench_size(size: int, configs) -> dict:
             best = (ours, config)
     ours, config = best
     theirs = min(theirs, time_ms(lambda: torch.matmul(a, b)))  # timed before and after: the faster counts
-    return {"benchmark": f"gemm fp16 {size}^3 ({config}) TFLOPS", "ours": flops / ours / 1e9,
+    path = "" if target == "cuda" else f", {target.split('=')[-1]}: mma.sync path"
+    return {"benchmark": f"gemm fp16 {size}^3 ({config}{path}) TFLOPS", "ours": flops / ours / 1e9,
             "reference": flops / theirs / 1e9, "ratio": theirs / ours, "unit": "TFLOPS"}
 
 
-def main(sizes=(4096, 8192), configs=DEFAULT) -> list[dict]:
+def main(sizes=(4096, 8192), configs=DEFAULT, mma_sync=True) -> list[dict]:
+    """Rows for the default path of this GPU (wgmma on sm_90a) and, on Hopper, the mma.sync path."""
+    import torch
+
+    runs = [("cuda", configs)]
+    if mma_sync and torch.cuda.get_device_capability() == (9, 0):
+        runs.append(("cuda -arch=sm_90", MMA_SYNC))
     rows = []
-    for size in sizes:
-        row = bench_size(size, configs)
+    for size, (target, names) in ((s, r) for s in sizes for r in runs):
+        row = bench_size(size, names, target)
         rows.append(row)
         print(f"{row['benchmark']}: ours {row['ours']:.1f}  torch {row['reference']:.1f}  ratio {row['ratio']:.2f}",
               flush=True)
