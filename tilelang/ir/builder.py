@@ -7,6 +7,7 @@ bindings). Outside tracing there is no builder, and T.* functions that need one 
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 
 from ..errors import Span, TileLangError
@@ -26,10 +27,7 @@ class KernelFrame:
 
     @property
     def num_threads(self) -> int:
-        n = 1
-        for t in self.threads:
-            n *= t
-        return n
+        return math.prod(self.threads)
 
 
 class Builder:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from ..errors import Span
 from . import expr as E
@@ -98,10 +99,7 @@ class KernelLaunch(Stmt):
 
     @property
     def num_threads(self) -> int:
-        n = 1
-        for t in self.threads:
-            n *= t
-        return n
+        return math.prod(self.threads)
 
 
 WARP_GROUP_SIZE = 128

@@ -27,8 +27,9 @@ def _is_node(x) -> bool:
     return isinstance(x, (Expr, Stmt, BufferRegion, Range))
 
 
-class Visitor:
-    """Read-only walk. Override `visit_<Node>`; call `self.generic_visit(node)` to recurse."""
+class _Dispatching:
+    """`visit(node)` calls `visit_<NodeClass>` if the subclass defines it, else `generic_visit`;
+    the choice is cached per (subclass, node class)."""
 
     _dispatch: dict
 
@@ -47,6 +48,10 @@ class Visitor:
         if method is None:
             method = table[cls] = getattr(type(self), "visit_" + cls.__name__, None) or type(self).generic_visit
         return method(self, node)
+
+
+class Visitor(_Dispatching):
+    """Read-only walk. Override `visit_<Node>`; call `self.generic_visit(node)` to recurse."""
 
     def generic_visit(self, node):
         if isinstance(node, (tuple, list)):
@@ -67,26 +72,8 @@ class Visitor:
         return None
 
 
-class Mutator:
+class Mutator(_Dispatching):
     """Rebuilding walk. `visit_<Node>` returns the replacement; unchanged subtrees are shared."""
-
-    _dispatch: dict
-
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        cls._dispatch = {}
-
-    def visit(self, node):
-        if node is None:
-            return None
-        cls = type(node)
-        table = type(self).__dict__.get("_dispatch")
-        if table is None:
-            table = type(self)._dispatch = {}
-        method = table.get(cls)
-        if method is None:
-            method = table[cls] = getattr(type(self), "visit_" + cls.__name__, None) or type(self).generic_visit
-        return method(self, node)
 
     def generic_visit(self, node):
         if isinstance(node, tuple):
