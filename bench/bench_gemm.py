@@ -25,7 +25,12 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
     "128x256x64_s4_fullrow": (128, 256, 64, 4, 256, "FullRow"),
     "256x128x64_s3": (256, 128, 64, 3, 256),
     "256x128x32_s3": (256, 128, 32, 3, 256),
+    "128x128x32_s3": (128, 128, 32, 3, 128),
     "128x128x32_s4": (128, 128, 32, 4, 128),
+    "128x128x32_s5": (128, 128, 32, 5, 128),
+    "256x128x32_s4": (256, 128, 32, 4, 256),
+    "128x128x32_s4_t256": (128, 128, 32, 4, 256),
+    "128x128x64_s3_t256": (128, 128, 64, 3, 256),
     "128x128x64_s2": (128, 128, 64, 2, 128),
     "128x128x64_s3": (128, 128, 64, 3, 128),
     "128x128x64_s4": (128, 128, 64, 4, 128),
@@ -35,8 +40,14 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
 # mma.sync, whose fastest H100 configs were 128x128x32_s4 / 128x256x64_s4.
 DEFAULT = ("128x128x64_s3", "128x256x64_s4", "128x128x64_s2")
 # The sm_80-class path (ldmatrix + mma.sync + cp.async) measured on the same H100: target
-# "cuda -arch=sm_90" has no wgmma, so T.gemm takes the mma.sync templates there.
-MMA_SYNC = ("128x128x32_s4", "128x256x64_s4", "128x256x32_s3")
+# "cuda -arch=sm_90" has no wgmma, so T.gemm takes the mma.sync templates there. Sweep of
+# 2026-11-25 (TFLOPS at 4096^3 / 8192^3): 128x128x32_s4 416 / 387-391, 128x128x64_s3 410 / 375,
+# 256x128x64_s3 389 / 392, 128x256x64_s3 377 / 391, s3 or s5 instead of s4 396 / 368-374,
+# 128x256x32 and 256x128x32 (8 warps, one block per SM) 324-340 / 344-358, 8 warps of 64x32
+# on 128x128 351-364 / 330-346. The ceiling of mma.sync m16n8k16 (f16 in, f32 acc) on that
+# H100 was 615 TFLOPS from registers alone and 627 with the ldmatrix loads of a 64x64 warp
+# tile (no global loads, no barriers); cuBLAS (wgmma) ran 680-760.
+MMA_SYNC = ("128x128x32_s4", "128x128x64_s3", "256x128x64_s3")
 
 
 def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32"):
