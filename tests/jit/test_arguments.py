@@ -89,3 +89,42 @@ def test_generated_fast_path_agrees_with_the_checked_path():
            [tuple(x.shape) if hasattr(x, "shape") else x for x in full]
     assert b._fast((args[0], args[1], True)) is None          # bool for a float: checked path names it
     assert b._fast((args[0].float(), args[1], 1.0)) is None   # wrong dtype
+
+
+def test_fused_call_checks_packs_launches_and_declines(monkeypatch):
+    """The backend's one-frame call path (CudaArtifact.make_call over the binder's checks),
+    driven on the CPU with a fake launcher: the common call launches with the right values,
+    anything unusual is declined (MISS) for the general path."""
+    from tilelang.backend.cuda.runtime import CudaArtifact, LaunchPlan, ParamSpec
+    from tilelang.jit.arguments import fast_bind_parts
+
+    plan = LaunchPlan("k", [ParamSpec.tensor(0, "X", 16), ParamSpec.tensor(1, "W", 16), ParamSpec.tensor(2, "Y", 16),
+                            ParamSpec.scalar(3, "alpha", "float32"), ParamSpec.size("n")], grid=((n + 3) // 4,),
+                      block=(128,))
+    art = CudaArtifact("src", b"", "k", plan)
+    launches = []
+    art._launchers[-1] = lambda grid, stream, *values: launches.append((grid, stream, values))
+
+    class FakeTorchC:
+        @staticmethod
+        def _cuda_getDevice():
+            return -1
+
+        @staticmethod
+        def _cuda_getCurrentRawStream(device):
+            return 7
+
+    monkeypatch.setattr(CudaArtifact, "_torch_c", staticmethod(lambda: FakeTorchC))
+    checks = fast_bind_parts(binder("cpu"))   # CPU tensors stand in for device ones here
+    call = art.make_call(checks, checks.full[2])
+    x, w = torch.randn(8, 64).half(), torch.randn(64)
+    y = call((x, w, 2.5))
+    assert y.shape == (8, 64) and y.dtype == torch.float16
+    (grid, stream, values), = launches
+    assert grid == (2, 1, 1) and stream == 7
+    assert values == (x.data_ptr(), w.data_ptr(), y.data_ptr(), 2.5, 8)
+    assert call((x.float(), w, 2.5)) is call.miss           # wrong dtype: the checked path names it
+    assert call(([1.0], w, 2.5)) is call.miss                # not a tensor
+    assert call((x, w)) is call.miss                         # wrong count
+    del art._launchers[-1]
+    assert call((x, w, 2.5)) is call.miss                    # not loaded yet: the general path loads

@@ -182,20 +182,34 @@ def _evaluate(e, values):
     return r.value if isinstance(r, E.IntImm) else None
 
 
-def _compile_fast_bind(binder: ArgumentBinder):
-    """Generate `bind(args)` specialised to the kernel's parameters, for the per-call path.
+class FastBind:
+    """Generated straight-line checks for one kernel's arguments (see `fast_bind_parts`).
 
-    It only accepts arguments that pass every check (a torch.Tensor of the exact dtype, shape,
-    device kind and, on CUDA, contiguity; scalars of the right kind) and returns None otherwise,
-    so that `bind_checked` finds the bad argument and names it. Parameters whose shapes are
-    expressions of symbolic sizes always take the checked path (False: no fast path).
+    `lines` read `args`, bind `a<i>` (inputs) and `o<i>` (allocated outputs) and execute
+    `return MISS` on anything the checked path must look at; `full` are the expressions of all
+    parameters in order, `sizes` the `key: value` items of the {Var: int} dict, `device` the
+    expression of the tensors' device index (CUDA only) and `scope` the names the lines use.
+    Backends splice them into their own generated launch code.
+    """
+
+    def __init__(self, lines, scope, full, sizes, device):
+        self.lines, self.scope, self.full, self.sizes, self.device = lines, scope, full, sizes, device
+
+
+def fast_bind_parts(binder: ArgumentBinder):
+    """The checks of `_compile_fast_bind` as parts (a FastBind), or None where there is no fast path.
+
+    Only arguments that pass every check get through (a tensor of the exact dtype, shape, device
+    kind and, on CUDA, contiguity and one device; scalars of the right kind); anything else
+    returns MISS so that `bind_checked` finds the bad argument and names it. Parameters whose
+    shapes are expressions of symbolic sizes always take the checked path.
     """
     import torch
 
     if any(d.kind == "expr" for dims in binder.dims.values() for d in dims):
-        return False
-    scope = {"Tensor": torch.Tensor, "empty": torch.empty, "float": float, "int": int, "bool": bool}
-    lines = [f"if len(args) != {len(binder.inputs)}: return None"]
+        return None
+    scope = {"empty": torch.empty, "float": float, "int": int, "bool": bool}
+    lines = [f"if len(args) != {len(binder.inputs)}: return MISS"]
     names = [f"a{i}" for i in binder.inputs]
     if names:
         lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = args")
@@ -205,40 +219,42 @@ def _compile_fast_bind(binder: ArgumentBinder):
         p, a = binder.params[i], f"a{i}"
         if not isinstance(p, Buffer):
             if p.dtype.is_float:
-                lines.append(f"if {a}.__class__ is not float and ({a}.__class__ is not int): return None")
+                lines.append(f"if {a}.__class__ is not float and ({a}.__class__ is not int): return MISS")
                 lines.append(f"{a} = float({a})")
             else:
                 want = "bool" if p.dtype.is_bool else "int"
-                lines.append(f"if {a}.__class__ is not {want}: return None")
+                lines.append(f"if {a}.__class__ is not {want}: return MISS")
             sizes.append(f"P{i}: {a}")
             scope[f"P{i}"] = p
             continue
+        # A non-tensor fails on `.dtype` or compares unequal: the caller turns AttributeError
+        # into MISS. torch dtypes are singletons, so `is not` is exact.
         scope[f"D{i}"] = binder.torch_dtype(i)
-        lines.append(f"if not isinstance({a}, Tensor) or {a}.dtype is not D{i}: return None")
+        lines.append(f"if {a}.dtype is not D{i}: return MISS")
         static = binder.static_shapes.get(i)
         if static is not None:
-            lines.append(f"if {a}.shape != {static!r}: return None")
+            lines.append(f"if {a}.shape != {static!r}: return MISS")
         else:
             lines.append(f"s{i} = {a}.shape")
-            lines.append(f"if len(s{i}) != {len(binder.dims[i])}: return None")
+            lines.append(f"if len(s{i}) != {len(binder.dims[i])}: return MISS")
             for axis, d in enumerate(binder.dims[i]):
                 if d.kind == "const":
-                    lines.append(f"if s{i}[{axis}] != {d.value}: return None")
+                    lines.append(f"if s{i}[{axis}] != {d.value}: return MISS")
                 elif d.value in seen_vars:
-                    lines.append(f"if s{i}[{axis}] != {seen_vars[d.value]}: return None")
+                    lines.append(f"if s{i}[{axis}] != {seen_vars[d.value]}: return MISS")
                 else:
                     seen_vars[d.value] = f"s{i}[{axis}]"
                     scope[f"V{len(seen_vars)}"] = d.value
                     sizes.append(f"V{len(seen_vars)}: s{i}[{axis}]")
-        if cuda:
-            lines.append(f"if not {a}.is_cuda or not {a}.is_contiguous(): return None")
+        if cuda:  # get_device() is -1 on the CPU: one call checks the kind and the device
             if first_tensor is None:
                 first_tensor = a
                 lines.append(f"dev = {a}.get_device()")
+                lines.append(f"if dev < 0 or not {a}.is_contiguous(): return MISS")
             else:
-                lines.append(f"if {a}.get_device() != dev: return None")
+                lines.append(f"if {a}.get_device() != dev or not {a}.is_contiguous(): return MISS")
         else:
-            lines.append(f"if {a}.is_cuda: return None")
+            lines.append(f"if {a}.is_cuda: return MISS")
     full = []
     for i in range(len(binder.params)):
         if i in binder.out_idx:
@@ -251,7 +267,7 @@ def _compile_fast_bind(binder: ArgumentBinder):
                     elif d.value in seen_vars:
                         dims.append(seen_vars[d.value])
                     else:
-                        return False  # an output sized by nothing the inputs bind: checked path errors
+                        return None  # an output sized by nothing the inputs bind: checked path errors
                 shape = "(" + ", ".join(dims) + ",)"
             scope[f"D{i}"] = binder.torch_dtype(i)
             device = ("dev" if first_tensor else "'cuda'") if cuda else "'cpu'"
@@ -259,8 +275,19 @@ def _compile_fast_bind(binder: ArgumentBinder):
             full.append(f"o{i}")
         else:
             full.append(f"a{i}")
-    lines.append(f"return [{', '.join(full)}], {{{', '.join(sizes)}}}")
-    source = "def bind(args):\n" + "".join(f"    {line}\n" for line in lines)
+    return FastBind(lines, scope, full, sizes, ("dev" if first_tensor else None) if cuda else None)
+
+
+def _compile_fast_bind(binder: ArgumentBinder):
+    """Generate `bind(args) -> (full, sizes) | None` from `fast_bind_parts` (False: no fast path)."""
+    parts = fast_bind_parts(binder)
+    if parts is None:
+        return False
+    body = ["try:"] + [f"    {line}" for line in parts.lines]
+    body += ["except AttributeError:", "    return MISS",
+             f"return [{', '.join(parts.full)}], {{{', '.join(parts.sizes)}}}"]
+    source = "def bind(args):\n" + "".join(f"    {line}\n" for line in body)
+    scope = dict(parts.scope, MISS=None)
     exec(compile(source, f"<tilelang bind {binder.func.name}>", "exec"), scope)
     bind = scope["bind"]
     bind.source = source

@@ -49,6 +49,7 @@ class JITKernel:
         self.config = self.latency = self.ref_latency = None
         self._artifacts: dict = {}
         self._binders: dict = {}
+        self._calls: dict = {}  # kind -> (fused per-call function, its MISS) or False: see _make_call
         first = self.target if self.target is not None else (Target("cuda") if cuda_available() else Target("cpu"))
         self._build(first)
         self._default_kind = first.kind
@@ -77,6 +78,14 @@ class JITKernel:
             kind = _device_kind_of(args, kind) if is_cuda is None else ("cuda" if is_cuda else "cpu")
             if kind not in self._artifacts:
                 self._build(Target(kind))
+        fused = self._calls.get(kind)
+        if fused is None:
+            fused = self._calls[kind] = self._make_call(kind)
+        if fused:
+            call, miss = fused
+            result = call(args)
+            if result is not miss:
+                return result
         binder = self._binders[kind]
         full, sizes = binder.bind(args)
         self._artifacts[kind].launch(full, sizes)
@@ -84,6 +93,22 @@ class JITKernel:
             return None
         outs = [full[i] for i in self.out_idx]
         return outs[0] if len(outs) == 1 else outs
+
+    def _make_call(self, kind: str):
+        """(the backend's fused check-pack-launch function for this kernel, its MISS), or False.
+
+        It handles the common call in one generated frame and answers MISS for anything else,
+        which then takes the general path above (the one that names bad arguments)."""
+        from .arguments import fast_bind_parts
+
+        make = getattr(self._artifacts[kind], "make_call", None)
+        checks = fast_bind_parts(self._binders[kind]) if make is not None else None
+        if checks is None:
+            return False
+        outs = [checks.full[i] for i in self.out_idx]
+        result = "None" if not outs else outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
+        call = make(checks, result)
+        return call, call.miss
 
     # -- introspection --------------------------------------------------------------
     @property

@@ -203,6 +203,9 @@ def _misaligned(plan: LaunchPlan, k: int, pointer: int):
                         "pass a fresh tensor, e.g. .clone())")
 
 
+_MISS = object()  # what a generated call returns when the general path must run
+
+
 class CudaArtifact:
     """A compiled CUDA kernel, launchable with the JIT's (args in parameter order, {Var: int} sizes).
 
@@ -242,6 +245,41 @@ class CudaArtifact:
                     launcher(grid, torch_c._cuda_getCurrentRawStream(device), *values)
         except struct.error as e:
             raise self._explain_pack_error(values, e) from None
+
+    def make_call(self, checks, result: str):
+        """One generated function for the JIT's per-call path: `checks` (a jit.arguments.FastBind:
+        argument checks, outputs allocated), then packing and the launch, then `result` (an
+        expression of the checks' names). It returns checks' MISS for anything unusual (a
+        launcher not loaded yet, another current device, an empty grid), and the JIT then takes
+        the general path, which also produces every error message."""
+        lines, scope, values = _pack_lines(self.launch_plan, checks.full, "sizes", checks.device)
+        scope.update(checks.scope)
+        scope.update(MISS=_MISS, launchers=self._launchers, torch_c=self._torch_c(),
+                     struct_error=struct.error, explain=self._explain_pack_error)
+        body = ["try:"] + [f"    {line}" for line in checks.lines] + ["except AttributeError:", "    return MISS"]
+        if "read_sizes" in scope:  # the kernel takes symbolic sizes: they are read from a dict
+            body.append(f"sizes = {{{', '.join(checks.sizes)}}}")
+        body += lines
+        body += ["launcher = launchers.get(device)",
+                 "if launcher is None or not (grid[0] and grid[1] and grid[2]) or torch_c._cuda_getDevice() != device:",
+                 "    return MISS",
+                 f"values = ({''.join(v + ', ' for v in values)})",
+                 "try:",
+                 "    launcher(grid, torch_c._cuda_getCurrentRawStream(device), *values)",
+                 "except struct_error as e:",
+                 "    raise explain(values, e) from None",
+                 f"return {result}"]
+        source = "def call(args):\n" + "".join(f"    {line}\n" for line in body)
+        exec(compile(source, f"<tilelang call {self.kernel_name}>", "exec"), scope)
+        call = scope["call"]
+        call.source, call.miss = source, _MISS
+        return call
+
+    @staticmethod
+    def _torch_c():
+        import torch
+
+        return torch._C
 
     def layout_report(self) -> str:
         return self.layout_report_text or f"(kernel {self.kernel_name}: no shared or fragment buffers)"
@@ -295,6 +333,21 @@ def _make_packer(plan: LaunchPlan):
     Straight-line code with every index a constant: the per-call work is one read per
     parameter, no loop and no dispatch on kinds.
     """
+    lines, scope, values = _pack_lines(plan, [f"args[{i}]" for i in range(_num_args(plan))], "sizes")
+    lines.append(f"return grid, ({''.join(v + ', ' for v in values)}), device")
+    source = "def pack(args, sizes):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(compile(source, f"<launch plan of {plan.kernel_name}>", "exec"), scope)
+    return scope["pack"], source
+
+
+def _num_args(plan: LaunchPlan) -> int:
+    return 1 + max((p.index for p in plan.params if p.kind in ("tensor", "scalar", "tma_desc")), default=-1)
+
+
+def _pack_lines(plan: LaunchPlan, arg: list, sizes: str, device: str | None = None):
+    """Lines that set `grid`, `device` and v0.. (the kernel's parameter values) from the
+    argument expressions `arg[i]` and the {Var: int} dict named `sizes`; (lines, scope, values).
+    `device`: an expression already holding the tensors' device index, if the caller has one."""
     from . import tma
 
     grid_names = plan.grid_var_names()
@@ -303,25 +356,25 @@ def _make_packer(plan: LaunchPlan):
     body, values = [], []
     if names:
         scope["read_sizes"] = _SizeReader(names)
-        body.append("sv = read_sizes(sizes)")
+        body.append(f"sv = read_sizes({sizes})")
     first_tensor = None
     for k, spec in enumerate(plan.params):
         v = f"v{k}"
         values.append(v)
         if spec.kind == "tensor":
             first_tensor = spec.index if first_tensor is None else first_tensor
-            body.append(f"{v} = args[{spec.index}].data_ptr()")
+            body.append(f"{v} = {arg[spec.index]}.data_ptr()")
             if spec.align > 1:
                 body.append(f"if {v} % {spec.align}: misaligned({k}, {v})")
         elif spec.kind == "scalar":
-            body.append(f"{v} = args[{spec.index}]")
+            body.append(f"{v} = {arg[spec.index]}")
         elif spec.kind == "tma_desc":
             first_tensor = spec.index if first_tensor is None else first_tensor
             cache = tma.TmaDescriptorCache(spec.dtype, spec.box, element_strides=spec.element_strides,
                                            swizzle=spec.swizzle, l2_promotion=spec.l2_promotion,
                                            oob_fill=spec.oob_fill)
             scope[f"tma{k}"] = cache.for_tensor
-            body.append(f"{v} = tma{k}(args[{spec.index}])")
+            body.append(f"{v} = tma{k}({arg[spec.index]})")
         else:
             body.append(f"{v} = sv[{names.index(spec.name)}]")
     if grid_names:
@@ -332,12 +385,11 @@ def _make_packer(plan: LaunchPlan):
         _check_grid(plan.kernel_name, grid, {})
         scope["GRID"] = grid
         body.append("grid = GRID")
-    if first_tensor is not None:
-        body.append(f"device = args[{first_tensor}].get_device()")
+    if device is not None:
+        body.append(f"device = {device}")
+    elif first_tensor is not None:
+        body.append(f"device = {arg[first_tensor]}.get_device()")
     else:
         scope["current_device"] = driver.current_device
         body.append("device = current_device()")
-    body.append(f"return grid, ({''.join(v + ', ' for v in values)}), device")
-    source = "def pack(args, sizes):\n" + "".join(f"    {line}\n" for line in body)
-    exec(compile(source, f"<launch plan of {plan.kernel_name}>", "exec"), scope)
-    return scope["pack"], source
+    return body, scope, values
