@@ -3,7 +3,7 @@ torch.nn.functional.scaled_dot_product_attention.
 
     python bench/bench_attention.py [--cases d128,d128_causal,d64] [--all-configs]
 
-The program: Q tile in shared memory, a T.Pipelined loop over K/V tiles, S = Q K^T with
+The program is examples/flash_attention.py's (one definition for both): Q tile in shared memory, a T.Pipelined loop over K/V tiles, S = Q K^T with
 T.gemm into a fragment, online softmax on fragments (exp2, row max / sum reductions),
 P = half(S) kept in registers, O += P V with T.gemm (A from registers). For each case the
 block configurations in CONFIGS are compiled and the fastest is reported (its name is in
@@ -11,12 +11,12 @@ the row). Timing: CUDA events, median of many calls after warm-up, random inputs
 correctness checked once against SDPA. `main()` returns rows for bench/run_all.py.
 """
 import argparse
-import math
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 sys.path.insert(0, HERE)
 
 CASES = {  # name -> (batch, heads, seq, dim, causal)
@@ -32,62 +32,6 @@ CONFIGS = {  # dim -> [(block_m, block_n, stages, threads)]
     64: [(64, 128, 2, 128), (64, 64, 2, 128), (128, 64, 2, 256)],
 }
 
-
-def flash_fwd(B, H, S, D, causal, bm, bn, stages, threads):
-    import tilelang.language as T
-
-    scale = 1.0 / math.sqrt(D) * 1.4426950408889634  # softmax in base 2
-    shape = [B, H, S, D]
-
-    @T.prim_func
-    def main(Q: T.Tensor(shape, "float16"), K: T.Tensor(shape, "float16"), V: T.Tensor(shape, "float16"),
-             O: T.Tensor(shape, "float16")):
-        with T.Kernel(T.ceildiv(S, bm), H, B, threads=threads) as (bx, by, bz):
-            Q_s = T.alloc_shared([bm, D], "float16")
-            K_s = T.alloc_shared([bn, D], "float16")
-            V_s = T.alloc_shared([bn, D], "float16")
-            s = T.alloc_fragment([bm, bn], "float32")
-            p = T.alloc_fragment([bm, bn], "float16")
-            o = T.alloc_fragment([bm, D], "float32")
-            m = T.alloc_fragment([bm], "float32")
-            m_prev = T.alloc_fragment([bm], "float32")
-            r = T.alloc_fragment([bm], "float32")
-            l_blk = T.alloc_fragment([bm], "float32")
-            l = T.alloc_fragment([bm], "float32")
-            T.copy(Q[bz, by, bx * bm:(bx + 1) * bm, :], Q_s)
-            T.fill(o, 0)
-            T.fill(l, 0)
-            T.fill(m, -T.infinity("float32"))
-            n_blocks = T.min(T.ceildiv(S, bn), T.ceildiv((bx + 1) * bm, bn)) if causal else T.ceildiv(S, bn)
-            for k in T.Pipelined(n_blocks, num_stages=stages):
-                T.copy(K[bz, by, k * bn:(k + 1) * bn, :], K_s)
-                if causal:
-                    for i, j in T.Parallel(bm, bn):
-                        s[i, j] = T.if_then_else(bx * bm + i >= k * bn + j, 0, -T.infinity("float32"))
-                else:
-                    T.clear(s)
-                T.gemm(Q_s, K_s, s, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
-                T.copy(m, m_prev)
-                T.reduce_max(s, m, dim=1, clear=False)
-                for i in T.Parallel(bm):
-                    r[i] = T.exp2(m_prev[i] * scale - m[i] * scale)
-                for i, j in T.Parallel(bm, bn):
-                    s[i, j] = T.exp2(s[i, j] * scale - m[i] * scale)
-                T.reduce_sum(s, l_blk, dim=1)
-                for i in T.Parallel(bm):
-                    l[i] = l[i] * r[i] + l_blk[i]
-                T.copy(s, p)
-                for i, j in T.Parallel(bm, D):
-                    o[i, j] *= r[i]
-                T.copy(V[bz, by, k * bn:(k + 1) * bn, :], V_s)
-                T.gemm(p, V_s, o, policy=T.GemmWarpPolicy.FullRow)
-            for i, j in T.Parallel(bm, D):
-                o[i, j] /= l[i]
-            T.copy(o, O[bz, by, bx * bm:(bx + 1) * bm, :])
-
-    return main
-
-
 # The sm_80-class path (mma.sync) on the same H100: target "cuda -arch=sm_90" has no wgmma.
 MMA_SYNC = {128: [(128, 64, 2, 128), (64, 64, 2, 128)], 64: [(128, 64, 2, 128), (64, 64, 2, 128)]}
 
@@ -98,6 +42,7 @@ def bench_case(name: str, all_configs: bool = True, target: str = "cuda") -> dic
 
     import tilelang
     from bench_gemm import time_ms
+    from flash_attention import flash_attention
 
     B, H, S, D, causal = CASES[name]
     q, k, v = (torch.randn(B, H, S, D, device="cuda", dtype=torch.float16) for _ in range(3))
@@ -109,7 +54,8 @@ def bench_case(name: str, all_configs: bool = True, target: str = "cuda") -> dic
     for cfg in configs[D] if all_configs else configs[D][:1]:
         bm, bn, stages, threads = cfg
         try:
-            kernel = tilelang.compile(flash_fwd(B, H, S, D, causal, bm, bn, stages, threads), out_idx=[3], target=target)
+            program = flash_attention.get_tir(B, H, S, D, causal, bm, bn, stages, threads)
+            kernel = tilelang.compile(program, out_idx=[3], target=target)
             out = kernel(q, k, v)
         except Exception as e:  # noqa: BLE001 - report the configuration and try the next
             print(f"  {name} {cfg}: FAILED {type(e).__name__}: {str(e).splitlines()[0][:200]}", flush=True)
