@@ -296,7 +296,7 @@ class CudaArtifact:
 
         if device < 0:
             raise ArgumentError(f"kernel {self.kernel_name}: its tensors must be on a CUDA device")
-        self._torch = torch._C
+        self._torch = self._torch_c()
         plan = self.launch_plan
         with torch.cuda.device(device):
             launcher = driver.Launcher(self.cubin, plan.kernel_name, [p.ctype for p in plan.params], block=plan.block,
