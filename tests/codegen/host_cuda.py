@@ -143,17 +143,25 @@ def _host_gemms(source: str, func, ctx):
     from tilelang.ir import tileop as TOP
 
     gemms = collect(func.body, lambda n: isinstance(n, TOP.Gemm))
-    calls = list(re.finditer(r"tl::(?:wgmma_)?gemm_(ss|rs)<", source))
+    calls = list(re.finditer(r"tl::(?:wgmma_)?gemm_(ss|rs|ss_prefetch|ss_body|ss_tail)<", source))
     if not calls:
         return source, ""
-    if len(calls) != len(gemms):
+    # a gemm split at a pipeline's stage boundary is three calls (prefetch, body, tail) of one op
+    starts = [c for c in calls if c.group(1) not in ("ss_body", "ss_tail")]
+    if len(starts) != len(gemms):
         raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
-    out, pos, maps = [], 0, []
-    for n, (call, op) in enumerate(zip(calls, gemms)):
+    out, pos, maps, n = [], 0, [], -1
+    for call in calls:
         depth, end = 1, call.end()
         while depth:  # the template argument list may nest <...>
             depth += {"<": 1, ">": -1}.get(source[end], 0)
             end += 1
+        if call.group(1) in ("ss_body", "ss_tail"):  # the same op (and tables) as its prefetch
+            out += [source[pos:call.start()], f"tl_host::gemm_{call.group(1)}<{n}, {m}, {nn}, {k}, {clear}>"]
+            pos = end
+            continue
+        n += 1
+        op = gemms[n]
         # by name: software_pipeline replaced the shared operands by multi-versioned buffers
         layouts = {b.name: lay for b, lay in ctx.layout_map.buffers.items()}
         c = layouts[op.c.buffer.name]

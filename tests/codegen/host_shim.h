@@ -262,25 +262,70 @@ inline void tma_load_4d(void* s, const TmaDescriptor* d, uint64_t*, int c0, int 
 namespace tl_host {
 template <int ID> struct GemmMaps;
 
-template <int ID, int M, int N, int K, typename TA, typename TB, typename TC>
-void gemm_host(const float* a_values, TB* B, TC* C, int thread, bool clear) {
+// C (+)= a[:, k0:k1] @ b[k0:k1, :] for the calling thread's accumulator registers; a is (M, K)
+// and b (K, N), row-major float values.
+template <int ID, int N, int K, typename TC>
+void gemm_host(const float* a, const float* b, TC* C, int thread, bool clear, int k0 = 0, int k1 = K) {
   using G = GemmMaps<ID>;
   for (int r = 0; r < G::c_regs; ++r) {
     int ij = G::c_map[thread * G::c_regs + r];
     if (ij < 0) continue;
     int i = ij / N, j = ij % N;
     double acc = clear ? 0.0 : double(C[r]);
-    for (int k = 0; k < K; ++k) acc += double(a_values[i * K + k]) * double(float(B[G::b_off[k * N + j]]));
+    for (int k = k0; k < k1; ++k) acc += double(a[i * K + k]) * double(b[k * N + j]);
     C[r] = TC(acc);
   }
 }
 
+template <int ID, int M, int K, typename TA>
+std::vector<float> a_values(TA* A) {
+  std::vector<float> a(M * K);
+  for (int x = 0; x < M * K; ++x) a[x] = float(A[GemmMaps<ID>::a_off[x]]);
+  return a;
+}
+
+template <int ID, int N, int K, typename TB>
+std::vector<float> b_values(TB* B) {
+  std::vector<float> b(K * N);
+  for (int x = 0; x < K * N; ++x) b[x] = float(B[GemmMaps<ID>::b_off[x]]);
+  return b;
+}
+
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
 void gemm_ss(TA* A, TB* B, TC* C, int thread) {
-  using G = GemmMaps<ID>;
-  std::vector<float> a(M * K);
-  for (int x = 0; x < M * K; ++x) a[x] = float(A[G::a_off[x]]);
-  gemm_host<ID, M, N, K, TA>(a.data(), B, C, thread, Clear);
+  gemm_host<ID, N, K>(a_values<ID, M, K>(A).data(), b_values<ID, N, K>(B).data(), C, thread, Clear);
+}
+
+// A gemm_ss split at a pipeline's stage boundary (tl_gemm.cuh): the k-columns that the GPU holds
+// in registers between the phases are held here per thread, read from shared memory at the
+// moment the GPU reads them, so a stage read too early or overwritten too soon shows.
+template <typename TA> constexpr int mma_k() { return sizeof(TA) == 1 ? 32 : sizeof(TA) == 4 ? 8 : 16; }
+template <int ID> struct Held { static thread_local std::vector<float> a, b; };
+template <int ID> thread_local std::vector<float> Held<ID>::a;
+template <int ID> thread_local std::vector<float> Held<ID>::b;
+
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
+void gemm_ss_prefetch(TA* A, TB* B, TC*, unsigned*, int) {
+  Held<ID>::a = a_values<ID, M, K>(A), Held<ID>::b = b_values<ID, N, K>(B);
+}
+
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
+void gemm_ss_body(TA* A, TB* B, TC* C, unsigned*, int thread) {
+  constexpr int KK = mma_k<TA>();
+  std::vector<float> a = a_values<ID, M, K>(A), b = b_values<ID, N, K>(B);
+  for (int i = 0; i < M; ++i)
+    for (int k = 0; k < KK; ++k) a[i * K + k] = Held<ID>::a[i * K + k];  // step 0: loaded by the last phase
+  for (int k = 0; k < KK; ++k)
+    for (int j = 0; j < N; ++j) b[k * N + j] = Held<ID>::b[k * N + j];
+  gemm_host<ID, N, K>(a.data(), b.data(), C, thread, false, 0, K - KK);
+  Held<ID>::a = a, Held<ID>::b = b;  // the last step's columns stay for the tail
+}
+
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
+void gemm_ss_tail(TA* A, TB* B, TC* C, unsigned*, int thread) {
+  constexpr int KK = mma_k<TA>();
+  gemm_host<ID, N, K>(Held<ID>::a.data(), Held<ID>::b.data(), C, thread, false, K - KK, K);
+  Held<ID>::a = a_values<ID, M, K>(A), Held<ID>::b = b_values<ID, N, K>(B);  // the next stage's step 0
 }
 
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
@@ -292,7 +337,7 @@ void gemm_rs(TA* A, TB* B, TC* C, int thread) {
     if (ik >= 0) exchange[ik] = float(A[r]);
   }
   tl::named_barrier_sync(1000 + ID, G::threads);
-  gemm_host<ID, M, N, K, TA>(exchange, B, C, thread, Clear);
+  gemm_host<ID, N, K>(exchange, b_values<ID, N, K>(B).data(), C, thread, Clear);
   tl::named_barrier_sync(1000 + ID, G::threads);
 }
 }  // namespace tl_host

@@ -122,8 +122,9 @@ class _Inserter:
             # loops made by lowering a tile op (and vectorized ones) have no hazards inside: opaque
             if (isinstance(x, S.For) and x.kind in ("serial", "unroll") and not x.annotations.get("lowered")
                     and self.uniform(x.min, x.extent)):
-                if _conflict(self.accesses(x), pending):
+                if _conflict(self.accesses(S.seq(_before_first_sync(x.body))), pending):
                     # a hazard with what came before the loop: one barrier before it, not one per iteration
+                    # (accesses after the body's own first barrier are ordered by it)
                     out.append(sync_stmt())
                     pending = []
                 body, pending = self.loop(x, pending)
@@ -167,6 +168,12 @@ def _flatten(s) -> list:
     for x in s.stmts:
         out.extend(_flatten(x))
     return out
+
+
+def _before_first_sync(body) -> list:
+    stmts = _flatten(body)
+    first = next((n for n, x in enumerate(stmts) if _is_sync(x)), len(stmts))
+    return stmts[:first]
 
 
 def _union(a, b):

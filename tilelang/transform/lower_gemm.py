@@ -9,6 +9,7 @@ ClearAccum, tl::SmemLayout<rows, cols, swizzle>, tl::SmemLayout<...>>", [&A, &B,
 the pointers to the first element of each operand region in its lowered storage. The wgmma
 call is `tl::wgmma_gemm_ss<M, N, K, WgM, WgN, NWidth, MnMajorA, MnMajorB, ClearAccum,
 tl::WgmmaOperand<...>, tl::WgmmaOperand<...>>(&A, &B, &C, thread)` (`_rs`: no A operand type).
+A gemm with a `phase` becomes `tl::gemm_ss_<phase><...>(&A, &B, &C, &operands, thread)`.
 """
 from __future__ import annotations
 
@@ -134,7 +135,10 @@ def lower_gemm(op, layout_map, ctx) -> S.Stmt:
         else:  # A in registers: the template ignores its layout argument
             layouts.append(f"tl::SmemLayout<{m}, {k}, 0>")
     kind = "gemm_rs" if op.a.buffer.memory_scope not in SHARED_SCOPES else "gemm_ss"
+    if op.phase:  # one phase of a gemm_ss split at a pipeline's stage boundary (software_pipeline)
+        kind = f"gemm_ss_{op.phase}"
     name = (f"tl::{kind}<{m}, {n}, {k}, {warp_m}, {warp_n}, {_flag(op.transpose_a)}, {_flag(op.transpose_b)}, "
             f"{_flag(op.clear_accum)}, {layouts[0]}, {layouts[1]}>")
-    args = tuple(ctx.address(r.buffer, r.mins) for r in (op.a, op.b, op.c)) + (E.convert(ctx.thread),)
+    regions = (op.a, op.b, op.c) + ((op.operands,) if op.phase else ())
+    args = tuple(ctx.address(r.buffer, r.mins) for r in regions) + (E.convert(ctx.thread),)
     return S.Evaluate(E.Call(handle, name, args), span=span)

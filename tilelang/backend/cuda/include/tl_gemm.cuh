@@ -262,6 +262,43 @@ TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
 
 }  // namespace gemm_detail
 
+namespace gemm_detail {
+
+// The shared A and B operands of one warp of a gemm_ss: load(ki) reads k-step ki's fragments.
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, typename LayoutA, typename LayoutB,
+          typename A_t, typename B_t, typename C_t>
+struct SharedOperands {
+  using S = Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
+  static constexpr int MI = S::MI, NI = S::NI, KK = S::KK, KI = S::KI;
+  static constexpr int kWords = MI * 4 + NI * 2;  // registers of one k-step's fragments
+  const uint32_t a_base, b_base;
+  const OperandA<TransA, LayoutA, KK, MI, A_t> op_a;
+  const OperandB<TransB, LayoutB, KK, NI, B_t> op_b;
+
+  TL_DEVICE SharedOperands(const A_t* A, const B_t* B, int thread)
+      : a_base(smem_ptr(A)), b_base(smem_ptr(B)),
+        op_a(((thread >> 5) % (WarpM * WarpN) % WarpM) * S::WM, thread & 31),
+        op_b(((thread >> 5) % (WarpM * WarpN) / WarpM) * S::WN, thread & 31) {}
+
+  TL_DEVICE void load(const A_t* A, const B_t* B, int ki, uint32_t (&af)[MI][4], uint32_t (&bf)[NI][2]) const {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+      op_a.load(af[mi], A, a_base, mi, ki);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) round_operand<A_t>(af[mi][j]);
+    }
+    op_b.load(bf, B, b_base, ki);
+  }
+};
+
+// The two k-step buffers of fragments kept in `frags` between the phases of a split gemm_ss.
+template <int MI, int NI>
+struct Fragments {
+  uint32_t a[2][MI][4], b[2][NI][2];
+};
+
+}  // namespace gemm_detail
+
 // C (+)= op(A) @ op(B), A and B in shared memory (pointers to their first element; A is
 // (M, K), or (K, M) when TransA; B is (K, N), or (N, K) when TransB), stored as LayoutA /
 // LayoutB (SmemLayout types: the stored tile may have more rows than the operand, e.g. a
@@ -271,30 +308,64 @@ TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
           typename LayoutB, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
-  using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
-  constexpr int MI = S::MI, NI = S::NI, KK = S::KK;
-  const int lane = thread & 31, warp = (thread >> 5) % (WarpM * WarpN);
-  const int row0 = (warp % WarpM) * S::WM, col0 = (warp / WarpM) * S::WN;
+  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
+  constexpr int MI = Ops::MI, NI = Ops::NI;
   if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
   // fragments double-buffered in registers: step ki + 1 loads while step ki multiplies
-  const uint32_t a_base = smem_ptr(A), b_base = smem_ptr(B);
-  const gemm_detail::OperandA<TransA, LayoutA, KK, MI, A_t> op_a(row0, lane);
-  const gemm_detail::OperandB<TransB, LayoutB, KK, NI, B_t> op_b(col0, lane);
+  const Ops ops(A, B, thread);
   uint32_t a[2][MI][4], b[2][NI][2];
-  auto load = [&](int ki, uint32_t (&af)[MI][4], uint32_t (&bf)[NI][2]) {
+  ops.load(A, B, 0, a[0], b[0]);
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi) {
-      op_a.load(af[mi], A, a_base, mi, ki);
-#pragma unroll
-      for (int j = 0; j < 4; ++j) gemm_detail::round_operand<A_t>(af[mi][j]);
-    }
-    op_b.load(bf, B, b_base, ki);
-  };
-  load(0, a[0], b[0]);
-#pragma unroll
-  for (int ki = 0; ki < S::KI; ++ki) {
-    if (ki + 1 < S::KI) load(ki + 1, a[(ki + 1) & 1], b[(ki + 1) & 1]);
+  for (int ki = 0; ki < Ops::KI; ++ki) {
+    if (ki + 1 < Ops::KI) ops.load(A, B, ki + 1, a[(ki + 1) & 1], b[(ki + 1) & 1]);
     gemm_detail::mma_block<MI, NI, A_t>(C, a[ki & 1], b[ki & 1]);
+  }
+}
+
+// gemm_ss split at the stage boundary of a pipelined loop (the CUTLASS mainloop order), so
+// that no ldmatrix latency follows the loop's barrier:
+//   gemm_ss_prefetch(stage 0)            before the loop: k-step 0's fragments
+//   loop k: gemm_ss_body(stage k)        k-steps 0 .. KI-2, loading 1 .. KI-1
+//           <wait for stage k + 1, __syncthreads, issue the copies into stage k's slot>
+//           gemm_ss_tail(stage k + 1)    loads its step 0 and runs step KI-1 of stage k
+// `frags` holds 2 * (MI * 4 + NI * 2) 32-bit registers between the calls; the tail of the
+// last iteration reads a stale stage, which nothing uses.
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss_prefetch(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
+  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
+  auto& f = *reinterpret_cast<gemm_detail::Fragments<Ops::MI, Ops::NI>*>(frags);
+  Ops(A, B, thread).load(A, B, 0, f.a[0], f.b[0]);
+}
+
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss_body(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
+  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
+  auto& f = *reinterpret_cast<gemm_detail::Fragments<Ops::MI, Ops::NI>*>(frags);
+  const Ops ops(A, B, thread);
+#pragma unroll
+  for (int ki = 0; ki + 1 < Ops::KI; ++ki) {
+    ops.load(A, B, ki + 1, f.a[(ki + 1) & 1], f.b[(ki + 1) & 1]);
+    gemm_detail::mma_block<Ops::MI, Ops::NI, A_t>(C, f.a[ki & 1], f.b[ki & 1]);
+  }
+}
+
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
+          typename LayoutB, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss_tail(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
+  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
+  constexpr int MI = Ops::MI, NI = Ops::NI, last = (Ops::KI - 1) & 1;
+  auto& f = *reinterpret_cast<gemm_detail::Fragments<MI, NI>*>(frags);
+  Ops(A, B, thread).load(A, B, 0, f.a[last ^ 1], f.b[last ^ 1]);
+  gemm_detail::mma_block<MI, NI, A_t>(C, f.a[last], f.b[last]);
+  if constexpr (last == 0) {  // KI odd: the next stage's step 0 belongs in buffer 0
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) f.a[0][mi][j] = f.a[1][mi][j];
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) f.b[0][ni][0] = f.b[1][ni][0], f.b[0][ni][1] = f.b[1][ni][1];
   }
 }
 
