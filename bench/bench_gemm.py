@@ -6,7 +6,8 @@ The program is the textbook TileLang GEMM: (BM, BK) / (BK, BN) tiles copied glob
 in a T.Pipelined loop, T.gemm into a fragment accumulator, grouped rasterization of the 1-D
 grid (GROUP row blocks share B tiles in L2). Each size tries the configs named (default:
 DEFAULT) and reports the fastest. Timing: CUDA events around one call, median of many, after
-warm-up; inputs random; correctness checked once against torch. `main()` returns rows for
+warm-up; inputs random; each kernel checked once (output poisoned with NaN) against a float64
+reference. `main()` returns rows for
 bench/run_all.py.
 """
 
@@ -50,7 +51,9 @@ DEFAULT = ("128x128x64_s3", "128x256x64_s4", "128x128x64_s2")
 MMA_SYNC = ("128x128x32_s4", "128x128x64_s3", "256x128x64_s3")
 
 
-def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32"):
+def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32",
+           epilogue="plain"):
+    """epilogue "shared": C goes through a shared tile (whole-row vector stores to global)."""
     import tilelang.language as T
 
     grid_m, grid_n = (M + bm - 1) // bm, (N + bn - 1) // bn
@@ -72,9 +75,26 @@ def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype
                 T.copy(A[by * bm, k * bk], A_s)
                 T.copy(B[k * bk, bx * bn], B_s)
                 T.gemm(A_s, B_s, C_f, policy=getattr(T.GemmWarpPolicy, policy))
-            T.copy(C_f, C[by * bm, bx * bn])
+            if epilogue == "shared":
+                C_s = T.alloc_shared((bm, bn), dtype)
+                T.copy(C_f, C_s)
+                T.copy(C_s, C[by * bm, bx * bn])
+            else:
+                T.copy(C_f, C[by * bm, bx * bn])
 
     return main
+
+
+def program(size: int, config: str):
+    """The bench program for a CONFIGS name with optional suffixes: "_cs" sends C through shared
+    memory, "_g<N>" rasterizes in groups of N row blocks (default 8)."""
+    parts = config.split("_")
+    options = {"epilogue": "shared" if "cs" in parts else "plain"}
+    groups = [p for p in parts if p[:1] == "g" and p[1:].isdigit()]
+    if groups:
+        options["group"] = int(groups[0][1:])
+    base = "_".join(p for p in parts if p != "cs" and p not in groups)
+    return matmul(size, size, size, *CONFIGS[base], **options)
 
 
 def time_ms(fn, warmup: int = 10, reps: int = 100) -> float:
@@ -104,16 +124,18 @@ def bench_size(size: int, configs, target: str = "cuda") -> dict:
     M = N = K = size
     a = torch.randn(M, K, device="cuda", dtype=torch.float16)
     b = torch.randn(K, N, device="cuda", dtype=torch.float16)
-    ref = torch.matmul(a, b)
+    ref = a.double() @ b.double()
     flops = 2.0 * M * N * K
     theirs = time_ms(lambda: torch.matmul(a, b))
     best = None
     for config in configs:
-        kernel = tilelang.compile(matmul(M, N, K, *CONFIGS[config]), out_idx=[2], target=target)
+        kernel = tilelang.compile(program(size, config), out_idx=[2], target=target)
+        poison = torch.full((M, N), float("nan"), device="cuda", dtype=torch.float16)
+        del poison  # the kernel's output takes this freed block: unwritten elements stay NaN
         c = kernel(a, b)
-        err = ((c.float() - ref.float()).norm() / ref.float().norm()).item()
-        if not err < 1e-2:
-            raise AssertionError(f"gemm {size}^3 {config}: relative error {err:.3g} vs torch.matmul")
+        err = ((c.double() - ref).norm() / ref.norm()).item()
+        if not err < 1e-2:  # NaN (an element not written) fails too
+            raise AssertionError(f"gemm {size}^3 {config}: relative error {err:.3g} vs a float64 reference")
         ours = time_ms(lambda: kernel(a, b))
         print(f"  gemm fp16 {size}^3 {config}: {flops / ours / 1e9:.1f} TFLOPS (torch {flops / theirs / 1e9:.1f}), "
               f"err {err:.1e}", flush=True)
@@ -154,7 +176,7 @@ def sass_summary(config: str, arch: str = "sm_90a", size: int = 8192) -> str:
     from tilelang.backend.cuda.toolchain import INCLUDE_DIR
     from tilelang.jit.target import Target
 
-    src, _, _, _ = lower_to_source(matmul(size, size, size, *CONFIGS[config]), Target("cuda", arch))
+    src, _, _, _ = lower_to_source(program(size, config), Target("cuda", arch))
     with tempfile.TemporaryDirectory() as tmp:
         cu, cubin = os.path.join(tmp, "k.cu"), os.path.join(tmp, "k.cubin")
         with open(cu, "w") as f:
