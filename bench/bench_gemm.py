@@ -37,18 +37,20 @@ CONFIGS = {  # name -> (BM, BN, BK, stages, threads[, warp policy])
     "128x128x64_s4": (128, 128, 64, 4, 128),
 }
 # sm_90a runs T.gemm on wgmma; one H100 (2026-11-25): 128x128x64_s3 (one warpgroup, two blocks
-# per SM) 506 TFLOPS at 4096^3, 128x256x64_s4 (two warpgroups) 462 at 8192^3. Other archs use
-# mma.sync, whose fastest H100 configs were 128x128x32_s4 / 128x256x64_s4.
-DEFAULT = ("128x128x64_s3", "128x256x64_s4", "128x128x64_s2")
-# The sm_80-class path (ldmatrix + mma.sync + cp.async) measured on the same H100: target
-# "cuda -arch=sm_90" has no wgmma, so T.gemm takes the mma.sync templates there. Sweep of
-# 2026-11-25 (TFLOPS at 4096^3 / 8192^3): 128x128x32_s4 416 / 387-391, 128x128x64_s3 410 / 375,
-# 256x128x64_s3 389 / 392, 128x256x64_s3 377 / 391, s3 or s5 instead of s4 396 / 368-374,
-# 128x256x32 and 256x128x32 (8 warps, one block per SM) 324-340 / 344-358, 8 warps of 64x32
-# on 128x128 351-364 / 330-346. The ceiling of mma.sync m16n8k16 (f16 in, f32 acc) on that
-# H100 was 615 TFLOPS from registers alone and 627 with the ldmatrix loads of a 64x64 warp
-# tile (no global loads, no barriers); cuBLAS (wgmma) ran 680-760.
-MMA_SYNC = ("128x128x32_s4", "128x128x64_s3", "256x128x64_s3")
+# per SM) 506 TFLOPS at 4096^3, 128x256x64_s4 (two warpgroups) 462 at 8192^3. One H200
+# (2026-12-02), with C through shared memory (_cs): 128x128x64_s3_cs 590 / 514 (4096^3 / 8192^3),
+# without 570 / 500; 128x256x64_s4_cs 509 / 481.
+DEFAULT = ("128x128x64_s3_cs", "128x256x64_s4_cs", "128x128x64_s3")
+# The sm_80-class path (ldmatrix + mma.sync + cp.async) on Hopper: target "cuda -arch=sm_90" has
+# no wgmma, so T.gemm takes the mma.sync templates there, with the mainloop split at the stage
+# boundary (software_pipeline). One H200, 2026-12-02 (TFLOPS at 4096^3 / 8192^3):
+# 128x256x32_s3_cs 459 / 417, 128x128x32_s4_cs 455-463 / 394-403, 256x128x32_s3_cs 454 / 410,
+# 128x128x32_s3_cs 455 / 405, 128x128x64_s3_cs 446 / 398, 128x128x32_s4 (C stored from the
+# fragment) 434 / 390; rasterization groups of 4, 16 or 32 instead of 8 within 1%. Before the
+# split (H100, 2026-11-25): 128x128x32_s4 416 / 387-391. The ceiling of mma.sync m16n8k16 (f16
+# in, f32 acc) on that H100 was 615 TFLOPS from registers alone and 627 with the ldmatrix loads
+# of a 64x64 warp tile (no global loads, no barriers); cuBLAS (wgmma) ran 680-770.
+MMA_SYNC = ("128x256x32_s3_cs", "128x128x32_s4_cs", "256x128x32_s3_cs")
 
 
 def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32",

@@ -3,7 +3,7 @@
 # the benchmarks, the autotuner (twice: the second run is a cache read), the GPU check
 # scripts and the examples. Each step's log goes to /tmp/gpu_logs/<step>.txt and is appended
 # to $OUT/all_logs.txt (./gpu_logs.txt without $OUT); a summary of the steps prints last.
-# Usage (repo root): scripts/gpu_all.sh [conformance dir]   (default ../shared/conformance)
+# Usage (repo root): [SKIP="step ..."] scripts/gpu_all.sh [conformance dir]   (default ../shared/conformance)
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TILELANG_CACHE_DIR="${TILELANG_CACHE_DIR:-/tmp/tilelang-cache}"
@@ -13,7 +13,9 @@ if [ -n "${OUT:-}" ]; then all="$OUT/all_logs.txt"; else all=gpu_logs.txt; fi
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader
 summary=()
 step() {  # step NAME TIMEOUT CMD...: run, keep the log, print its tail and a status line
-  local name=$1 limit=$2; shift 2; echo "=== $name"; local t0=$SECONDS
+  local name=$1 limit=$2; shift 2
+  case " ${SKIP:-} " in *" $name "*) summary+=("$(printf '%-26s skipped' "$name")"); return;; esac
+  echo "=== $name"; local t0=$SECONDS
   timeout "$limit" "$@" >"$logs/$name.txt" 2>&1; local rc=$?
   { echo "===== $name (rc=$rc)"; cat "$logs/$name.txt"; } >>"$all"
   tail -n "${TAIL:-3}" "$logs/$name.txt"

@@ -69,6 +69,14 @@ def test_reduce_uses_shuffles_then_shared_scratch_across_warps():
     assert src.count("__syncthreads();") >= 2
 
 
+def test_in_thread_reduce_is_a_balanced_tree():
+    src = cuda(reduce_max_keep)  # a row's 4 registers in each thread
+    line = next(l for l in src.splitlines() if l.strip().startswith("m_red[0] ="))
+    assert "m_red[0]" not in line.split("=", 1)[1] and line.count("x[") == 4
+    depth = max(line[:i].count("(") - line[:i].count(")") for i in range(len(line)))
+    assert depth == 2  # log2(4) nested maxima; a chain of 4 nests 3
+
+
 @T.prim_func
 def reduce_max_keep(X: T.Tensor((32, 32), "float32"), Y: T.Tensor((32,), "float32")):
     with T.Kernel(1, threads=128) as bx:

@@ -42,6 +42,13 @@ def _element(kind, v):
     return E.call("abs", v) if kind in ("abssum", "absmax") else v
 
 
+def _tree(kind: str, values: list) -> E.Expr:
+    while len(values) > 1:
+        pairs = [combine(kind, a, b) for a, b in zip(values[0::2], values[1::2])]
+        values = pairs + values[len(pairs) * 2:]
+    return values[0]
+
+
 def sync_group(ctx) -> S.Stmt:
     if ctx.num_threads == ctx.block_threads:
         return call("__syncthreads")
@@ -98,13 +105,14 @@ def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
     n_out = int(D.num_registers)
     red = ctx.alloc(f"{dst.name}_red", (n_out,), acc_dtype, "local")
     src_low, dst_low = ctx.storage(src), ctx.storage(dst)
-    stmts = [S.BufferStore(red, (E.const(k),), identity(op.kind, acc_dtype)) for k in range(n_out)]
-    for r in range(R):
-        if slot[r] < 0:
-            continue
-        k = E.const(int(slot[r]))
-        v = E.cast(_element(op.kind, E.BufferLoad(src.dtype, src_low, (E.const(r),))), acc_dtype)
-        stmts.append(S.BufferStore(red, (k,), combine(op.kind, E.BufferLoad(acc_dtype, red, (k,)), v)))
+    # each output register combines its input registers as a balanced tree: a dependency chain
+    # of log2(n) operations instead of n
+    stmts = []
+    for k in range(n_out):
+        values = [E.cast(_element(op.kind, E.BufferLoad(src.dtype, src_low, (E.const(r),))), acc_dtype)
+                  for r in range(R) if slot[r] == k]
+        stmts.append(S.BufferStore(red, (E.const(k),), _tree(op.kind, values) if values else
+                                   identity(op.kind, acc_dtype)))
     local_part = S.seq(stmts)
     if T < ctx.num_threads:
         local_part = S.IfThenElse(ctx.thread < T, local_part)
