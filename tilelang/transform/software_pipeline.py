@@ -195,6 +195,24 @@ def _wrap_lets(lets, body):
     return body
 
 
+def _split_gemm_schedule(gemm, operands, versions, issue, k, lo, extent, stages):
+    """(what follows the prologue, the loop body) of a pipeline whose body is one gemm split at
+    the stage boundary (see the module docstring); `issue(iteration, slot, guard)` makes the
+    prefetched copies of an iteration."""
+    def phase(name, slot):
+        op = dataclasses.replace(gemm, phase=name, operands=BufferRegion.full(operands))
+        return _Versioned(versions, slot).visit(op)
+
+    slot = (k - lo) % stages
+    last = E.const(stages - 1)
+    more = [issue(lo + last, last, last < extent), cp_async_commit(), cp_async_wait(stages - 1), syncthreads(),
+            phase("prefetch", E.const(0))]
+    body = S.seq([phase("body", slot), cp_async_wait(stages - 2), syncthreads(),
+                  issue(k + stages, slot, k + stages < lo + extent), cp_async_commit(),
+                  phase("tail", (k - lo + 1) % stages)])
+    return more, body
+
+
 def _staged_layout(layout, buffer):
     from ..layout import Layout, stacked
 
@@ -290,23 +308,14 @@ class _Kernels(Mutator):
         rest = [s for n, s in enumerate(stmts) if n not in prefetch]
         operands = self.split_gemm_operands(rest, lets, versions)
         if operands is not None:
-            def phase(name, slot):
-                op = dataclasses.replace(rest[0], phase=name, operands=BufferRegion.full(operands))
-                return _Versioned(versions, slot).visit(op)
-
-            slot = (k - lo) % stages
-            prologue += [issue(lo + stages - 1, E.const(stages - 1), E.const(stages - 1) < extent),
-                         cp_async_commit(), cp_async_wait(stages - 1), syncthreads(), phase("prefetch", E.const(0))]
-            body = S.seq([phase("body", slot), cp_async_wait(stages - 2), syncthreads(),
-                          issue(k + stages, slot, k + stages < end), cp_async_commit(),
-                          phase("tail", (k - lo + 1) % stages)])
-            new_loop = dataclasses.replace(_plain(loop), body=body)
-            return S.SeqStmt(tuple(x for x in prologue if x is not None) + (new_loop,), span=loop.span)
-        ahead = k + (stages - 1)
-        head = [cp_async_wait(stages - 2), syncthreads(),
-                issue(ahead, (ahead - lo) % stages, ahead < end), cp_async_commit()]
-        rest = [_Versioned(versions, (k - lo) % stages).visit(s) for s in rest]
-        body = S.seq(head + [_wrap_lets(lets, S.seq(rest))])
+            more, body = _split_gemm_schedule(rest[0], operands, versions, issue, k, lo, extent, stages)
+            prologue += more
+        else:
+            ahead = k + (stages - 1)
+            head = [cp_async_wait(stages - 2), syncthreads(),
+                    issue(ahead, (ahead - lo) % stages, ahead < end), cp_async_commit()]
+            rest = [_Versioned(versions, (k - lo) % stages).visit(s) for s in rest]
+            body = S.seq(head + [_wrap_lets(lets, S.seq(rest))])
         new_loop = dataclasses.replace(_plain(loop), body=body)
         return S.SeqStmt(tuple(x for x in prologue if x is not None) + (new_loop,), span=loop.span)
 
