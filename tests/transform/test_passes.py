@@ -226,3 +226,27 @@ def test_final_simplify_folds_div_mod_pairs_and_bounded_remainders():
     assert repr(_split_div_mod((r * 4 + 2) & 3, ranges)) == "2"
     assert repr(_split_div_mod(tx % 128, ranges)) == "tx"
     assert repr(_split_div_mod(tx % 64, ranges)) == "tx % 64"  # not provable: unchanged
+
+
+@T.prim_func
+def split_gemm(A: T.Tensor((64, 256), "float16"), B: T.Tensor((256, 64), "float16"), C: T.Tensor((64, 64), "float32")):
+    with T.Kernel(1, threads=128) as bx:
+        A_s = T.alloc_shared((64, 32), "float16")
+        B_s = T.alloc_shared((32, 64), "float16")
+        C_f = T.alloc_fragment((64, 64), "float32")
+        T.clear(C_f)
+        for k in T.Pipelined(8, num_stages=3):
+            T.copy(A[0, k * 32], A_s)
+            T.copy(B[k * 32, 0], B_s)
+            T.gemm(A_s, B_s, C_f)
+        T.copy(C_f, C)
+
+
+def test_insert_syncs_adds_nothing_to_the_split_gemm_pipeline():
+    out, _ = run_to(split_gemm, "insert_syncs")
+    head, loop = text(out).split("for k in")
+    # the prefetch reads the slots the loop's copies overwrite, but only after the loop's own
+    # barrier: no second barrier before the loop, and exactly the pipeline's one inside it
+    assert head.count("T.__syncthreads()") == 1 and "gemm_ss_prefetch" in head.split("T.__syncthreads()")[1]
+    body, after = loop.split("T.tl::gemm_ss_tail")
+    assert body.count("T.__syncthreads()") == 1 and "gemm_ss_body" in body
