@@ -55,8 +55,10 @@ MMA_SYNC = ("128x256x32_s3_cs", "128x128x32_s4_cs", "256x128x32_s3_cs")
 
 def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype="float16", accum="float32",
            epilogue="plain"):
-    """epilogue "shared": C goes through a shared tile (whole-row vector stores to global)."""
+    """epilogue "shared": C goes through a swizzled shared tile (whole-row vector stores to
+    global); "shared_rowmajor": the same through a row-major tile."""
     import tilelang.language as T
+    from tilelang.layout import make_swizzled_layout
 
     grid_m, grid_n = (M + bm - 1) // bm, (N + bn - 1) // bn
     width = group * grid_n
@@ -77,8 +79,10 @@ def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype
                 T.copy(A[by * bm, k * bk], A_s)
                 T.copy(B[k * bk, bx * bn], B_s)
                 T.gemm(A_s, B_s, C_f, policy=getattr(T.GemmWarpPolicy, policy))
-            if epilogue == "shared":
+            if epilogue.startswith("shared"):
                 C_s = T.alloc_shared((bm, bn), dtype)
+                if epilogue == "shared":  # the fragment's stores free of bank conflicts
+                    T.annotate_layout({C_s: make_swizzled_layout(C_s)})
                 T.copy(C_f, C_s)
                 T.copy(C_s, C[by * bm, bx * bn])
             else:
@@ -88,14 +92,15 @@ def matmul(M, N, K, bm, bn, bk, stages, threads, policy="Square", group=8, dtype
 
 
 def program(size: int, config: str):
-    """The bench program for a CONFIGS name with optional suffixes: "_cs" sends C through shared
-    memory, "_g<N>" rasterizes in groups of N row blocks (default 8)."""
+    """The bench program for a CONFIGS name with optional suffixes: "_cs" sends C through a
+    swizzled shared tile ("_csr": a row-major one), "_g<N>" rasterizes in groups of N row
+    blocks (default 8)."""
     parts = config.split("_")
-    options = {"epilogue": "shared" if "cs" in parts else "plain"}
+    options = {"epilogue": "shared" if "cs" in parts else "shared_rowmajor" if "csr" in parts else "plain"}
     groups = [p for p in parts if p[:1] == "g" and p[1:].isdigit()]
     if groups:
         options["group"] = int(groups[0][1:])
-    base = "_".join(p for p in parts if p != "cs" and p not in groups)
+    base = "_".join(p for p in parts if p not in ("cs", "csr") and p not in groups)
     return matmul(size, size, size, *CONFIGS[base], **options)
 
 
