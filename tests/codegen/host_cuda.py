@@ -141,6 +141,7 @@ def _host_gemms(source: str, func, ctx):
     import numpy as np
 
     from tilelang.ir import tileop as TOP
+    from tilelang.layout.mma import mma_k
 
     gemms = collect(func.body, lambda n: isinstance(n, TOP.Gemm))
     calls = list(re.finditer(r"tl::(?:wgmma_)?gemm_(ss|rs|ss_prefetch|ss_body|ss_tail)<", source))
@@ -176,6 +177,8 @@ def _host_gemms(source: str, func, ctx):
         c_map[c_threads.reshape(-1) * c.num_registers + c_regs.reshape(-1)] = np.arange(m * nn)
         fields = [f"static constexpr int c_regs = {c.num_registers};", f"static constexpr int threads = {c.num_threads};",
                   _table("c_map", c_map)]
+        if op.a.buffer.memory_scope != "local.fragment":  # the k-step of a split gemm's phases
+            fields.append(f"static constexpr int mma_k = {mma_k(op.a.buffer.dtype)};")
         b_tile = _tile(op.b, layouts)
         b_off = (b_tile.T if op.transpose_b else b_tile).reshape(-1)  # (k, n) -> offset
         fields.append(_table("b_off", b_off))

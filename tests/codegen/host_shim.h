@@ -299,7 +299,6 @@ void gemm_ss(TA* A, TB* B, TC* C, int thread) {
 // A gemm_ss split at a pipeline's stage boundary (tl_gemm.cuh): the k-columns that the GPU holds
 // in registers between the phases are held here per thread, read from shared memory at the
 // moment the GPU reads them, so a stage read too early or overwritten too soon shows.
-template <typename TA> constexpr int mma_k() { return sizeof(TA) == 1 ? 32 : sizeof(TA) == 4 ? 8 : 16; }
 template <int ID> struct Held { static thread_local std::vector<float> a, b; };
 template <int ID> thread_local std::vector<float> Held<ID>::a;
 template <int ID> thread_local std::vector<float> Held<ID>::b;
@@ -311,7 +310,7 @@ void gemm_ss_prefetch(TA* A, TB* B, TC*, unsigned*, int) {
 
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
 void gemm_ss_body(TA* A, TB* B, TC* C, unsigned*, int thread) {
-  constexpr int KK = mma_k<TA>();
+  constexpr int KK = GemmMaps<ID>::mma_k;
   std::vector<float> a = a_values<ID, M, K>(A), b = b_values<ID, N, K>(B);
   for (int i = 0; i < M; ++i)
     for (int k = 0; k < KK; ++k) a[i * K + k] = Held<ID>::a[i * K + k];  // step 0: loaded by the last phase
@@ -323,7 +322,7 @@ void gemm_ss_body(TA* A, TB* B, TC* C, unsigned*, int thread) {
 
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
 void gemm_ss_tail(TA* A, TB* B, TC* C, unsigned*, int thread) {
-  constexpr int KK = mma_k<TA>();
+  constexpr int KK = GemmMaps<ID>::mma_k;
   gemm_host<ID, N, K>(Held<ID>::a.data(), Held<ID>::b.data(), C, thread, false, K - KK, K);
   Held<ID>::a = a_values<ID, M, K>(A), Held<ID>::b = b_values<ID, N, K>(B);  // the next stage's step 0
 }

@@ -72,10 +72,10 @@ class Gemm(TileOp):
     operands: BufferRegion | None = None
 
     def reads(self):
-        held = (self.operands,) if self.phase in ("body", "tail") else ()
         if self.phase == "prefetch":
             return (self.a, self.b)
-        return ((self.a, self.b) if self.clear_accum else (self.a, self.b, self.c)) + held
+        held = (self.operands,) if self.phase else ()
+        return (self.a, self.b) + (() if self.clear_accum else (self.c,)) + held
 
     def writes(self):
         if self.phase == "prefetch":

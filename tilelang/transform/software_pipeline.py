@@ -320,8 +320,9 @@ class _Kernels(Mutator):
         return S.SeqStmt(tuple(x for x in prologue if x is not None) + (new_loop,), span=loop.span)
 
     def split_gemm_operands(self, rest, lets, versions) -> Buffer | None:
-        """The register buffer for the fragments of a gemm split at the stage boundary, when the
-        rest of the body is one mma.sync gemm of two prefetched shared tiles; else None."""
+        """The register buffer (added to the kernel's allocations) for the fragments of a gemm
+        split at the stage boundary, when the rest of the body is one mma.sync gemm of two
+        prefetched shared tiles; else None."""
         if lets or len(rest) != 1 or not isinstance(rest[0], TOP.Gemm) or self.in_ws or self.arch is None:
             return None
         op = rest[0]

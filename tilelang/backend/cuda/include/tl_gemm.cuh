@@ -260,17 +260,12 @@ TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
   }
 }
 
-}  // namespace gemm_detail
-
-namespace gemm_detail {
-
 // The shared A and B operands of one warp of a gemm_ss: load(ki) reads k-step ki's fragments.
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, typename LayoutA, typename LayoutB,
           typename A_t, typename B_t, typename C_t>
 struct SharedOperands {
   using S = Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   static constexpr int MI = S::MI, NI = S::NI, KK = S::KK, KI = S::KI;
-  static constexpr int kWords = MI * 4 + NI * 2;  // registers of one k-step's fragments
   const uint32_t a_base, b_base;
   const OperandA<TransA, LayoutA, KK, MI, A_t> op_a;
   const OperandB<TransB, LayoutB, KK, NI, B_t> op_b;
