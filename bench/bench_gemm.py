@@ -181,7 +181,7 @@ def sass_summary(config: str, arch: str = "sm_90a", size: int = 8192) -> str:
 
     from tilelang.backend.cuda import lower_to_source
     from tilelang.backend.cuda.toolchain import INCLUDE_DIR
-    from tilelang.jit.target import Target
+    from tilelang.target import Target
 
     src, _, _, _ = lower_to_source(program(size, config), Target("cuda", arch))
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,11 +5,12 @@
 
 Heavy modules (torch, the backends) load on first use so that `import tilelang` stays fast.
 """
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
 from .errors import TileLangError  # noqa: E402
 # Imported eagerly: `tilelang.jit` must be the decorator, not the subpackage of the same name.
 from .jit import compile, jit, JITKernel  # noqa: E402
+from .language.math import ceildiv
 
 _LAZY = {
     "PassConfigKey": ("tilelang.jit.pass_config", "PassConfigKey"),
@@ -26,7 +27,6 @@ _LAZY = {
 
 def cdiv(a, b):
     """Ceiling division of Python ints (also accepts device values)."""
-    from .language.math import ceildiv
 
     return ceildiv(a, b)
 

@@ -2,7 +2,7 @@
 import pytest
 
 from tilelang.backend.cuda.runtime import CudaArtifact, LaunchPlan, ParamSpec
-from tilelang.jit import cache as kc
+from tilelang.backend.cuda import cache as kc
 
 KEY_ARGS = dict(ir_hash="abc", target="sm_90a", options={"pass_configs": {}}, version="0.1.0",
                 header_hash="h", compiler="nvrtc 13.5")

@@ -19,7 +19,7 @@ from tilelang.ir import expr as E
 from tilelang.ir import stmt as S
 from tilelang.ir.buffer import Buffer
 from tilelang.ir.visitor import collect, substitute
-from tilelang.jit.target import Target
+from tilelang.target import Target
 
 SHIM = pathlib.Path(__file__).resolve().parent / "host_shim.h"
 CXX = shutil.which("g++") or shutil.which("clang++")

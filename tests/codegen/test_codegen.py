@@ -7,7 +7,7 @@ import tilelang
 import tilelang.language as T
 from tilelang.backend.cuda import lower_to_source
 from tilelang.backend.cuda import toolchain
-from tilelang.jit.target import Target
+from tilelang.target import Target
 
 HAVE_COMPILER = toolchain.nvrtc_version() is not None or toolchain.nvcc_path() is not None
 

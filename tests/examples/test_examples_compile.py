@@ -16,7 +16,7 @@ def _have(module: str) -> bool:
 
 
 pytestmark = pytest.mark.skipif(
-    not (_have("tilelang.transform.pipeline") and _have("tilelang.backend.cuda.codegen") and _have("cuda.bindings")),
+    not (_have("tilelang.backend.cuda.pipeline") and _have("tilelang.backend.cuda.codegen") and _have("cuda.bindings")),
     reason="the CUDA compiler (passes, codegen, NVRTC) is not installed")
 
 FACTORIES = {"gemm": "matmul", "gemm_epilogue": "matmul_bias_relu", "softmax": "softmax", "rmsnorm": "rmsnorm",

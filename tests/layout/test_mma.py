@@ -4,6 +4,7 @@ warp partitions, and gemm_layouts on Gemm ops."""
 import numpy as np
 import pytest
 
+from tilelang.backend.cuda.target import describe
 from tilelang.errors import LoweringError, Span
 from tilelang.ir import expr as E
 from tilelang.ir.buffer import Buffer, BufferRegion, Range
@@ -237,7 +238,7 @@ def test_gemm_layouts_ss_with_stages():
     k = E.Var(as_dtype("int32"), "k")
     op = Gemm(_region(a, [(k % 3, 1), (0, 128), (0, 32)]), _region(b, [(k % 3, 1), (0, 32), (0, 128)]),
               _region(c), span=SPAN)
-    lay = gemm_layouts(op, 128, "sm_80")
+    lay = gemm_layouts(op, 128, describe("sm_80"))
     assert lay[c].is_equal(mma_accumulator(128, 128, 2, 2))
     assert lay[a].is_equal(stacked(swizzled((128, 32), 16, 64), 3))
     assert lay[b].is_equal(stacked(swizzled((32, 128), 16, 128), 3))
@@ -248,7 +249,7 @@ def test_gemm_layouts_rs_flash_attention():
     v = _buf("V_s", (64, 128), "float16", "shared.dyn")
     o = _buf("o", (64, 128), "float32", "local.fragment")
     op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
-    lay = gemm_layouts(op, 128, "sm_80")
+    lay = gemm_layouts(op, 128, describe("sm_80"))
     assert lay[p].is_equal(mma_operand_a(64, 64, 4, 1))
     assert lay[p].is_equal(mma_accumulator(64, 64, 4, 1))  # = the layout of s, the first gemm's C
     assert lay[o].is_equal(mma_accumulator(64, 128, 4, 1))
@@ -259,16 +260,16 @@ def test_gemm_layouts_errors_name_the_line():
     b = _buf("B_s", (32, 64), "float16", "shared.dyn")
     c = _buf("C_f", (24, 64), "float32", "local.fragment")
     with pytest.raises(LoweringError) as err:
-        gemm_layouts(Gemm(_region(a), _region(b), _region(c), span=SPAN), 128)
+        gemm_layouts(Gemm(_region(a), _region(b), _region(c), span=SPAN), 128, describe("sm_80"))
     assert "kernel.py:12" in str(err.value) and "multiple of" in str(err.value)
     a2 = _buf("A_s", (64, 32), "float16", "shared.dyn")
     c2 = _buf("C_f", (64, 48), "float32", "local.fragment")
     with pytest.raises(LoweringError, match="do not match"):
-        gemm_layouts(Gemm(_region(a2), _region(b), _region(c2), span=SPAN), 128)
+        gemm_layouts(Gemm(_region(a2), _region(b), _region(c2), span=SPAN), 128, describe("sm_80"))
     g = _buf("A", (64, 32), "float16", "global")
     c3 = _buf("C_f", (64, 64), "float32", "local.fragment")
     with pytest.raises(LoweringError, match="shared memory"):
-        gemm_layouts(Gemm(_region(g), _region(b), _region(c3), span=SPAN), 128)
+        gemm_layouts(Gemm(_region(g), _region(b), _region(c3), span=SPAN), 128, describe("sm_80"))
 
 
 # ------------------------------------------------------------------ tl_gemm.cuh's hoisted lane offsets
@@ -450,13 +451,13 @@ def _gemm(a_shape, b_shape, c_shape, dtype="float16", acc="float32", a_scope="sh
 
 def test_gemm_layouts_choose_wgmma_on_sm_90a_only():
     op = _gemm((128, 64), (64, 256), (128, 256))
-    plan = wgmma_plan(op, 256, "sm_90a")
+    plan = wgmma_plan(op, 256, describe("sm_90a"))
     assert (plan.wg_m, plan.wg_n, plan.n_width, plan.swizzle_a, plan.swizzle_b) == (1, 2, 128, 128, 128)
-    lay = gemm_layouts(op, 256, "sm_90a")
+    lay = gemm_layouts(op, 256, describe("sm_90a"))
     assert lay[op.c.buffer].is_equal(wgmma_accumulator(128, 256, 1, 2))
     assert lay[op.b.buffer].is_equal(swizzled((64, 256), 16, 128))
-    assert wgmma_plan(op, 256, "sm_90") is None and wgmma_plan(op, 256, "sm_80") is None
-    assert gemm_layouts(op, 256, "sm_90")[op.c.buffer].is_equal(mma_accumulator(128, 256, 2, 4))
+    assert wgmma_plan(op, 256, describe("sm_90")) is None and wgmma_plan(op, 256, describe("sm_80")) is None
+    assert gemm_layouts(op, 256, describe("sm_90"))[op.c.buffer].is_equal(mma_accumulator(128, 256, 2, 4))
 
 
 @pytest.mark.parametrize("a,b,c,dtype,acc,threads,kw", [
@@ -468,16 +469,16 @@ def test_gemm_layouts_choose_wgmma_on_sm_90a_only():
     ((64, 8), (8, 64), (64, 64), "float16", "float32", 128, {}),        # K % 16
 ])
 def test_gemm_layouts_keep_mma_sync_where_wgmma_cannot(a, b, c, dtype, acc, threads, kw):
-    assert wgmma_plan(_gemm(a, b, c, dtype, acc, **kw), threads, "sm_90a") is None
+    assert wgmma_plan(_gemm(a, b, c, dtype, acc, **kw), threads, describe("sm_90a")) is None
 
 
 def test_wgmma_rs_layouts_and_mn_major_swizzle_narrowing():
     op = _gemm((128, 64), (64, 128), (128, 128), a_scope="local.fragment", policy="FullRow")
-    lay = gemm_layouts(op, 256, "sm_90a")
+    lay = gemm_layouts(op, 256, describe("sm_90a"))
     assert lay[op.a.buffer].is_equal(wgmma_operand_a(128, 64, 2, 1))
     assert lay[op.c.buffer].is_equal(wgmma_accumulator(128, 128, 2, 1))
     # B (K, N) is MN-major: with 4 warpgroups along N each instruction is 32 wide, so the
     # swizzle atom narrows to 64 bytes
     op = _gemm((64, 64), (64, 128), (64, 128), policy="FullCol")
-    plan = wgmma_plan(op, 512, "sm_90a")
+    plan = wgmma_plan(op, 512, describe("sm_90a"))
     assert (plan.wg_n, plan.n_width, plan.swizzle_b) == (4, 32, 64)

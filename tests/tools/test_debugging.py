@@ -19,7 +19,7 @@ def _have(module: str) -> bool:
 
 requires_cpu_backend = pytest.mark.skipif(not _have("tilelang.backend.cpu"), reason="no CPU backend")
 requires_cuda_compiler = pytest.mark.skipif(
-    not (_have("tilelang.transform.pipeline") and _have("tilelang.backend.cuda.codegen") and _have("cuda.bindings")),
+    not (_have("tilelang.backend.cuda.pipeline") and _have("tilelang.backend.cuda.codegen") and _have("cuda.bindings")),
     reason="the CUDA compiler (passes, codegen, NVRTC) is not installed")
 
 

@@ -9,8 +9,10 @@ import pytest
 
 import tilelang.language as T
 import tilelang.layout as L
+from tilelang.backend.cuda.target import describe
 from tilelang.errors import LayoutConflictError
 from tilelang.layout import Fragment
+from tilelang.transform import layout_inference
 from tilelang.transform.layout_inference import infer_layouts
 
 _SUITE = pathlib.Path(os.environ.get("TILELANG_CONFORMANCE_DIR",
@@ -61,8 +63,7 @@ def gemm_layouts(op, num_threads, arch):
 def mma_stub(monkeypatch):
     stub = types.ModuleType("tilelang.layout.mma")
     stub.gemm_layouts = gemm_layouts
-    monkeypatch.setitem(sys.modules, "tilelang.layout.mma", stub)
-    monkeypatch.setattr(L, "mma", stub, raising=False)
+    monkeypatch.setattr(layout_inference, "mma", stub)
     CALLS.clear()
 
 
@@ -124,7 +125,7 @@ def test_elementwise_loops_and_shared_defaults():
 def test_flash_attention_rows_follow_the_gemm():
     import attention as cases
 
-    lm = infer_layouts(cases.flash_fwd(1, 2, 128, 64, False), "sm_80")
+    lm = infer_layouts(cases.flash_fwd(1, 2, 128, 64, False), describe("sm_80"))
     names = by_name(lm)
     assert names["s"].is_equal(mma_accumulator(64, 64, 128, "FullRow"))
     for row_vec in ("m", "m_prev", "r", "l_blk", "l"):
@@ -138,7 +139,7 @@ def test_flash_attention_rows_follow_the_gemm():
 def test_stacked_shared_and_warp_specialized_threads():
     import barrier as cases
 
-    lm = by_name(infer_layouts(cases.ws_gemm(256, 256, 512), "sm_90a"))
+    lm = by_name(infer_layouts(cases.ws_gemm(256, 256, 512), describe("sm_90a")))
     assert lm["A_s"].shape == (2, 128, 64) and lm["A_s"].name.startswith("stacked")
     assert [n for _, n in CALLS] == [128]  # the gemm runs in warp group 0 only
     assert lm["C_f"].num_threads == 128
@@ -148,7 +149,7 @@ def test_gemm_cases_decide_every_buffer():
     import gemm as cases
 
     for case in cases.CASES:
-        lm = infer_layouts(case.build(), "sm_80")
+        lm = infer_layouts(case.build(), describe("sm_80"))
         for b in lm.buffers:
             assert lm.decided_by[b].op in ("T.gemm", "default", "T.Parallel", "T.Parallel (from C_f)"), b.name
 
@@ -193,7 +194,7 @@ def test_conflicting_gemms_name_both_lines():
             T.copy(C_f, C[0, 0])
 
     with pytest.raises(LayoutConflictError) as info:
-        infer_layouts(main, "sm_80")
+        infer_layouts(main, describe("sm_80"))
     text = str(info.value)
     assert "policy=T.GemmWarpPolicy.FullRow" in text and "policy=T.GemmWarpPolicy.FullCol" in text
     assert "C_f" in text
@@ -213,7 +214,7 @@ def test_transposed_fragment_read_is_a_conflict():
             T.copy(D_f, C[0, 0])
 
     with pytest.raises(LayoutConflictError, match=r"iteration \(i=0, j=1\) runs on thread 0, which does not hold C_f\[1, 0\]") as info:
-        infer_layouts(main, "sm_80")
+        infer_layouts(main, describe("sm_80"))
     text = str(info.value)
     assert "T.gemm(A_s, A_s, C_f)" in text and "for i, j in T.Parallel(64, 64):" in text
 

@@ -10,9 +10,16 @@ from tilelang.ir import expr as E
 from tilelang.ir import stmt as S
 from tilelang.ir import tileop as TOP
 from tilelang.ir.visitor import Mutator, collect
-from tilelang.jit.target import Target
+from tilelang.target import Target
 from tilelang.transform.simplify import simplify
+from tilelang.transform.context import PassContext
 from tilelang.transform.software_pipeline import software_pipeline
+from tilelang.backend.cuda.target import describe
+
+
+def _ctx(target=None) -> PassContext:
+    """The pass context for a Target (a generic one, with no tensor cores, when none)."""
+    return PassContext(target=describe(target.arch)) if target is not None else PassContext()
 
 
 def matmul(M, N, K, bm, bn, bk, stages, dtype="float32"):
@@ -33,7 +40,7 @@ def matmul(M, N, K, bm, bn, bk, stages, dtype="float32"):
 
 
 def _body(func, target=None) -> str:
-    return "\n".join(str(simplify(software_pipeline(simplify(func), target))).splitlines()[2:])
+    return "\n".join(str(simplify(software_pipeline(simplify(func), _ctx(target)))).splitlines()[2:])
 
 
 def test_three_stage_gemm_golden():
@@ -103,7 +110,7 @@ def test_wgmma_gemm_is_not_split():
 
 
 def test_prefetched_copies_are_async_and_buffers_replaced():
-    func = software_pipeline(simplify(matmul(64, 64, 128, 32, 32, 32, 2)))
+    func = software_pipeline(simplify(matmul(64, 64, 128, 32, 32, 32, 2)), _ctx())
     copies = collect(func.body, lambda n: isinstance(n, TOP.Copy) and n.dst.buffer.memory_scope.startswith("shared"))
     assert len(copies) == 4 and all(c.annotations.get("async") for c in copies)
     launch = collect(func.body, lambda n: isinstance(n, S.KernelLaunch))[0]
@@ -115,7 +122,7 @@ def test_prefetched_copies_are_async_and_buffers_replaced():
 
 
 def test_one_stage_is_a_plain_loop():
-    func = software_pipeline(simplify(matmul(64, 64, 128, 32, 32, 32, 1)))
+    func = software_pipeline(simplify(matmul(64, 64, 128, 32, 32, 32, 1)), _ctx())
     loops = collect(func.body, lambda n: isinstance(n, S.For) and n.var.name == "k")
     assert loops[0].kind == "serial" and "num_stages" not in loops[0].annotations
     assert not collect(func.body, lambda n: isinstance(n, E.Call) and "cp_async" in n.name)
@@ -139,7 +146,7 @@ def test_data_dependent_copy_stays_in_place():
                 j = j + 1
             T.copy(acc, C)
 
-    func = software_pipeline(simplify(main))
+    func = software_pipeline(simplify(main), _ctx())
     text = str(func)
     assert "A_s = T.alloc_shared((2, 32, 32), 'float32')" in text
     assert "B_s = T.alloc_shared((32, 32), 'float32')" in text
@@ -160,7 +167,7 @@ def test_buffer_used_after_loop_is_not_versioned():
                     acc[a, b] += A_s[a, b]
             T.copy(A_s, C)
 
-    func = software_pipeline(simplify(main))
+    func = software_pipeline(simplify(main), _ctx())
     assert "cp_async" not in str(func) and "T.serial(4)" in str(func)
 
 
@@ -181,7 +188,7 @@ def _run_cpu(func, *args):
 def _check_same(func, inputs, out_shape, target=None):
     ref = torch.zeros(out_shape)
     _run_cpu(func, *inputs, ref)
-    piped = software_pipeline(simplify(func), target)
+    piped = software_pipeline(simplify(func), _ctx(target))
     piped = piped.with_body(_DropSyncs().visit(piped.body))
     out = torch.full(out_shape, float("nan"))
     _run_cpu(piped, *inputs, out)
@@ -204,7 +211,7 @@ def test_split_gemm_equals_sequential_on_cpu():
         a, b = torch.randn(64, K, generator=g), torch.randn(K, 64, generator=g)
         for stages in (2, 3, 4):
             func = matmul(64, 64, K, 32, 32, bk, stages)
-            piped = software_pipeline(simplify(func), Target("cuda", "sm_80"))
+            piped = software_pipeline(simplify(func), _ctx(Target("cuda", "sm_80")))
             assert "phase='tail'" in str(piped)
             _check_same(func, (a, b), (64, 64), Target("cuda", "sm_80"))
 
@@ -243,7 +250,7 @@ def test_annotated_layout_follows_the_staged_buffer():
                     acc[a, b] += A_s[a, b]
             T.copy(acc, C)
 
-    func = software_pipeline(simplify(main))
+    func = software_pipeline(simplify(main), _ctx())
     launch = collect(func.body, lambda n: isinstance(n, S.KernelLaunch))[0]
     ((buf, layout),) = launch.annotations["layout_map"].items()
     assert buf in launch.allocations and tuple(int(x) for x in buf.shape) == (2, 32, 32)

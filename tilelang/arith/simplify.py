@@ -7,6 +7,7 @@ modulo, calls, loads) are simplified inside and kept as atoms.
 from __future__ import annotations
 
 from ..ir import expr as E
+from ..ir.structural import structural_key
 
 
 def simplify(e):
@@ -55,7 +56,6 @@ class _Simplifier:
         return {self.key(atom): 1}, 0
 
     def key(self, atom):
-        from ..ir.structural import structural_key
 
         k = structural_key(atom)
         self.atoms.setdefault(k, atom)

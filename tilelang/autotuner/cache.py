@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ..utils.tensor import TensorSupplyType
+from ..version import __version__
 
 FORMAT = 1
 _OFF = ("1", "true", "yes", "on")
@@ -74,7 +75,6 @@ def device_name(target_kind: str) -> str:
 
 
 def make_key(parts: dict) -> str:
-    from .. import __version__
 
     parts = {**parts, "format": FORMAT, "version": __version__}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -5,6 +5,7 @@ import dataclasses
 from typing import Any, Callable
 
 from ..utils.tensor import TensorSupplyType
+from ..jit import compile
 
 
 @dataclasses.dataclass
@@ -19,7 +20,6 @@ class CompileArgs:
     pass_configs: dict | None = None
 
     def compile_program(self, program):
-        from ..jit import compile
 
         return compile(program, out_idx=self.out_idx, target=self.target, execution_backend=self.execution_backend,
                        verbose=self.verbose, pass_configs=self.pass_configs)

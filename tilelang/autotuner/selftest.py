@@ -13,11 +13,12 @@ import os
 import sys
 import tempfile
 import time
+import tilelang.language as T
+from . import AutoTuner
 
 
 def gemm(M, N, K, block_M=128, block_N=128, block_K=32, num_stages=2, threads=128):
     """The tuned factory (module level, so worker processes can import it)."""
-    import tilelang.language as T
 
     @T.prim_func
     def main(A: T.Tensor((M, K), "float16"), B: T.Tensor((K, N), "float16"), C: T.Tensor((M, N), "float16")):
@@ -45,7 +46,6 @@ def configs(device: str) -> list:
 def main(argv=None) -> int:
     import torch
 
-    from . import AutoTuner
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=None, help="M = N = K (default 4096 on the GPU, 128 on the CPU)")

@@ -23,6 +23,11 @@ from ..utils.tensor import TensorSupplyType
 from . import cache
 from .capture import get_autotune_inputs
 from .param import AutotuneResult, CompileArgs, ProfileArgs
+from ..ir.function import PrimFunc
+from ..jit import compile
+from ..target import default_target, parse_target
+from ..backend.cuda import resolve_arch
+from ..jit.jit import _freeze
 
 _RESERVED = ("pass_configs",)
 
@@ -95,7 +100,6 @@ class FactoryRef:
 
 
 def _elaborate(factory, args, kwargs, config):
-    from ..ir.function import PrimFunc
 
     config = {k: v for k, v in config.items() if k not in _RESERVED}
     func = factory(*args, **{**kwargs, **config})
@@ -106,7 +110,6 @@ def _elaborate(factory, args, kwargs, config):
 
 def _compile_candidate(factory, args, kwargs, config, compile_kwargs):
     """Build one candidate (in whichever process or thread runs this)."""
-    from ..jit import compile
 
     pass_configs = compile_kwargs.get("pass_configs")
     if isinstance(config.get("pass_configs"), dict):
@@ -249,7 +252,6 @@ class AutoTuner:
         return _raw_function(fn)
 
     def _target_kind(self) -> str:
-        from ..jit.target import default_target, parse_target
 
         target = parse_target(self.compile_args.target)
         return (target or default_target()).kind
@@ -299,13 +301,12 @@ class AutoTuner:
     def _start_compiles(self, configs: list, workers: int):
         """(executor, {future: index}, mode): processes when the factory can be named, else threads."""
         compile_kwargs = self.compile_args.as_kwargs()
-        from ..jit.target import Target, default_target, parse_target
+        from ..target import Target, default_target, parse_target
 
         target = parse_target(self.compile_args.target) or default_target()
         if target.kind == "cuda" and target.arch is None:
             # Name the arch so workers need not query the GPU; the kernel-cache key stays the same.
             try:
-                from ..backend.cuda import resolve_arch
 
                 target = Target("cuda", resolve_arch(target))
             except Exception:  # noqa: BLE001 - workers will detect it themselves
@@ -540,7 +541,6 @@ class AutoTuneImpl:
     get_tunner = get_tuner  # the reference's spelling
 
     def __call__(self, *args, **kwargs):
-        from ..jit.jit import _freeze
 
         if self.jit_impl.is_eager:
             raise TypeError(f"@tilelang.autotune needs a @tilelang.jit factory returning a @T.prim_func; "
@@ -564,7 +564,6 @@ class AutoTuneImpl:
 
     def best(self, *args, **kwargs) -> AutotuneResult:
         """The AutotuneResult for these fixed arguments (tuning if needed)."""
-        from ..jit.jit import _freeze
 
         self(*args, **kwargs)
         return self.results[(_freeze(args), _freeze(kwargs))]

@@ -5,13 +5,13 @@ arguments in parameter order (tensors and scalars) and the bound symbolic sizes,
 `device_kind` ("cpu" or "cuda").
 """
 from __future__ import annotations
+from .cuda import build as build_cuda
+from .cpu import build as build_cpu
 
 
 def build(func, target, options: dict):
     if target.kind == "cpu":
-        from .cpu import build as build_cpu
 
         return build_cpu(func, options)
-    from .cuda import build as build_cuda
 
     return build_cuda(func, target, options)

@@ -12,7 +12,9 @@ from ..ir.builder import Builder, maybe_current
 from ..ir.dtypes import DType, as_dtype
 from ..ir.function import PrimFunc
 from .source import ParsedFunction, closure_vars, parse_function
-from .tracer import PendingTensor, Tracer
+from .tracer import PendingTensor, Tracer, trace_call
+from .specs import TensorAnnotation
+from ..ir.buffer import Buffer
 
 
 def _outer_scopes(fn) -> list:
@@ -60,7 +62,6 @@ def _arguments(parsed: ParsedFunction):
 
 
 def _param_from_annotation(name, ann, span):
-    from ..language.proxy import TensorAnnotation
 
     if isinstance(ann, TensorAnnotation):
         return ann.make_buffer(name, span)
@@ -79,19 +80,6 @@ def prim_func(fn=None, *, private=False, check_well_formed=True):
     return trace_prim_func(fn)
 
 
-def _trace_call(parsed: ParsedFunction, outer: list, signature: inspect.Signature, args, kwargs, name: str):
-    builder = maybe_current()
-    if builder is None:
-        raise TileLangError(f"`{name}` traces device code; call it inside a kernel")
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError as e:
-        raise TileLangTypeError(f"{name}(): {e}") from None
-    bound.apply_defaults()
-    tracer = Tracer(parsed, builder, dict(bound.arguments), outer)
-    return tracer.run_body()
-
-
 class Macro:
     """@T.macro: a helper whose body is traced inline at each call inside a kernel."""
 
@@ -101,7 +89,7 @@ class Macro:
         self._signature = inspect.signature(fn)
 
     def __call__(self, *args, **kwargs):
-        return _trace_call(parse_function(self.fn), _outer_scopes(self.fn), self._signature, args, kwargs,
+        return trace_call(parse_function(self.fn), _outer_scopes(self.fn), self._signature, args, kwargs,
                            self.fn.__qualname__)
 
 
@@ -110,25 +98,6 @@ def macro(fn=None, *, hygienic=True):
     if fn is None:
         return lambda f: Macro(f)
     return Macro(fn)
-
-
-class LocalFunction:
-    """A `def` inside a kernel body: traced inline when called, seeing the enclosing names."""
-
-    def __init__(self, node, parsed: ParsedFunction, scopes: list, defaults: list):
-        self.parsed = dataclasses.replace(parsed, node=node)
-        self.scopes = scopes
-        params = [inspect.Parameter(a.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD) for a in node.args.args]
-        for i, d in enumerate(defaults):
-            k = len(params) - len(defaults) + i
-            params[k] = params[k].replace(default=d)
-        params += [inspect.Parameter(a.arg, inspect.Parameter.KEYWORD_ONLY,
-                                     default=inspect.Parameter.empty) for a in node.args.kwonlyargs]
-        self.signature = inspect.Signature(params)
-        self.name = node.name
-
-    def __call__(self, *args, **kwargs):
-        return _trace_call(self.parsed, self.scopes, self.signature, args, kwargs, self.name)
 
 
 @dataclasses.dataclass
@@ -152,7 +121,6 @@ def trace_eager(fn, bound_arguments: dict, const_values: dict, is_tensor) -> Eag
         ret = tracer.run_body()
         body = builder.pop()
     returned = list(ret) if isinstance(ret, (tuple, list)) else ([] if ret is None else [ret])
-    from ..ir.buffer import Buffer
 
     inputs = [(name, builder.params[name]) for name in bound_arguments if name in builder.params]
     declared = {id(b) for _, b in inputs}

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import inspect
 import operator
 
 from ..errors import TileLangError, TileLangSyntaxError, TileLangTypeError
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.buffer import Buffer
-from ..ir.builder import Builder
+from ..ir.builder import Builder, maybe_current
 from .source import ParsedFunction
+from ..ir.dtypes import as_dtype
+from .specs import LoopSpec, TensorAnnotation, range_spec
+from ..ir.tileop import DeviceAssert
 
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -90,7 +95,6 @@ class Tracer:
         raise TileLangError(f"name `{name}` is not defined", self.parsed.span(node) if node is not None else None)
 
     def _declare_pending(self, pending: PendingTensor) -> Buffer:
-        from ..ir.dtypes import as_dtype
 
         buf = Buffer(pending.name, tuple(E.const(int(s)) for s in pending.tensor.shape),
                      as_dtype(pending.tensor.dtype), "global", span=self.builder.span)
@@ -162,7 +166,6 @@ class Tracer:
 
     def _declare(self, node):
         """`A: T.Tensor(shape, dtype)` in an eager kernel body declares a tensor parameter."""
-        from ..language.proxy import TensorAnnotation
 
         if not isinstance(node.target, ast.Name):
             raise TileLangSyntaxError("only a plain name can be declared with an annotation")
@@ -248,7 +251,6 @@ class Tracer:
         return self.builder.pop()
 
     def stmt_For(self, node):
-        from ..language.loops import LoopSpec
 
         spec = self._range_as_serial(node.iter)
         if spec is None:
@@ -275,10 +277,9 @@ class Tracer:
         func = self.eval(iter_node.func)
         if func is not builtins.range:
             return None
-        from ..language.loops import serial
 
         args = [self.eval(a) for a in iter_node.args]
-        return serial(*args)
+        return LoopSpec("serial", [range_spec("serial", *args)])
 
     def _device_loop(self, node, spec):
         names = self._target_names(node.target)
@@ -365,14 +366,12 @@ class Tracer:
         cond = self.eval(node.test)
         msg = self.eval(node.msg) if node.msg is not None else ""
         if is_device(cond):
-            from ..ir.tileop import DeviceAssert
 
             self.builder.emit(DeviceAssert(E.convert(cond), str(msg)))
         elif not cond:
             raise TileLangError(f"assertion failed{': ' + str(msg) if msg else ''}")
 
     def stmt_FunctionDef(self, node):
-        from .entry import LocalFunction
 
         defaults = [self.eval(d) for d in node.args.defaults]
         self.locals[node.name] = LocalFunction(node, self.parsed, self.scopes, defaults)
@@ -527,3 +526,35 @@ class Tracer:
 
     def expr_Slice(self, node):
         return self.eval_slice(node)
+
+
+def trace_call(parsed: ParsedFunction, outer: list, signature: inspect.Signature, args, kwargs, name: str):
+    builder = maybe_current()
+    if builder is None:
+        raise TileLangError(f"`{name}` traces device code; call it inside a kernel")
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TileLangTypeError(f"{name}(): {e}") from None
+    bound.apply_defaults()
+    tracer = Tracer(parsed, builder, dict(bound.arguments), outer)
+    return tracer.run_body()
+
+
+class LocalFunction:
+    """A `def` inside a kernel body: traced inline when called, seeing the enclosing names."""
+
+    def __init__(self, node, parsed: ParsedFunction, scopes: list, defaults: list):
+        self.parsed = dataclasses.replace(parsed, node=node)
+        self.scopes = scopes
+        params = [inspect.Parameter(a.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD) for a in node.args.args]
+        for i, d in enumerate(defaults):
+            k = len(params) - len(defaults) + i
+            params[k] = params[k].replace(default=d)
+        params += [inspect.Parameter(a.arg, inspect.Parameter.KEYWORD_ONLY,
+                                     default=inspect.Parameter.empty) for a in node.args.kwonlyargs]
+        self.signature = inspect.Signature(params)
+        self.name = node.name
+
+    def __call__(self, *args, **kwargs):
+        return trace_call(self.parsed, self.scopes, self.signature, args, kwargs, self.name)

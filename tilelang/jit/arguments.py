@@ -9,6 +9,9 @@ from __future__ import annotations
 from ..errors import ArgumentError
 from ..ir import expr as E
 from ..ir.buffer import Buffer
+from ..ir.visitor import collect
+from ..arith import simplify
+from ..ir.visitor import substitute
 
 
 class _Dim:
@@ -168,15 +171,12 @@ def _shape_str(shape) -> str:
 
 def _evaluate(e, values):
     """An integer expression of bound vars, or None if a var is unbound."""
-    from ..ir.visitor import collect
 
     mapping = {}
     for v in collect(e, lambda n: isinstance(n, E.Var)):
         if v not in values:
             return None
         mapping[v] = E.const(values[v], v.dtype)
-    from ..arith import simplify
-    from ..ir.visitor import substitute
 
     r = simplify(substitute(e, mapping))
     return r.value if isinstance(r, E.IntImm) else None

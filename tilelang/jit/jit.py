@@ -15,6 +15,9 @@ import inspect
 from ..errors import TileLangError, TileLangTypeError
 from ..ir.function import PrimFunc
 from .kernel import JITKernel
+from ..frontend.source import parse_function
+from ..frontend.entry import trace_eager
+from ..ir import expr as E
 
 
 def compile(func, out_idx=None, target="auto", target_host=None, execution_backend="auto", verbose=False,
@@ -26,7 +29,6 @@ def compile(func, out_idx=None, target="auto", target_host=None, execution_backe
 
 def _is_eager(fn) -> bool:
     """An eager body opens a kernel itself, or declares tensors / sizes with T.const / T.empty."""
-    from ..frontend.source import parse_function
 
     node = parse_function(fn).node
 
@@ -108,7 +110,6 @@ class JITImpl:
     def _call_eager(self, args, kwargs):
         import torch
 
-        from ..frontend.entry import trace_eager
 
         try:
             bound = self.signature.bind(*args, **kwargs)
@@ -144,7 +145,6 @@ class _SizePlan:
     """Where each T.const size can be read off the call's tensors."""
 
     def __init__(self, trace):
-        from ..ir import expr as E
 
         self.sources = {}
         for name, buf in trace.inputs:

@@ -5,7 +5,11 @@ from ..errors import TileLangValueError
 from ..ir.function import PrimFunc
 from .arguments import ArgumentBinder
 from .pass_config import normalize_pass_configs
-from .target import Target, cuda_available, parse_target
+from ..target import Target, cuda_available, parse_target
+from ..ir.buffer import Buffer
+from .. import backend
+from .arguments import fast_bind_parts
+from ..profiler import Profiler
 
 
 def normalize_out_idx(out_idx, num_params: int) -> list:
@@ -37,7 +41,6 @@ class JITKernel:
         if out_idx is None:
             out_idx = func.attrs.get("out_idx")
         self.out_idx = normalize_out_idx(out_idx, len(func.params))
-        from ..ir.buffer import Buffer
 
         for i in self.out_idx:
             if not isinstance(func.params[i], Buffer):
@@ -56,9 +59,8 @@ class JITKernel:
 
     # -- compilation --------------------------------------------------------------
     def _build(self, target: Target):
-        from ..backend import build
 
-        artifact = build(self.prim_func, target, self.options)
+        artifact = backend.build(self.prim_func, target, self.options)
         self._artifacts[target.kind] = artifact
         self._binders[target.kind] = ArgumentBinder(self.prim_func, self.out_idx, target.kind)
         return artifact
@@ -99,7 +101,6 @@ class JITKernel:
 
         It handles the common call in one generated frame and answers MISS for anything else,
         which then takes the general path above (the one that names bad arguments)."""
-        from .arguments import fast_bind_parts
 
         make = getattr(self._artifacts[kind], "make_call", None)
         checks = fast_bind_parts(self._binders[kind]) if make is not None else None
@@ -123,7 +124,6 @@ class JITKernel:
         return ""
 
     def get_profiler(self, tensor_supply_type=None):
-        from ..profiler import Profiler
 
         return Profiler(self, tensor_supply_type)
 

@@ -7,6 +7,7 @@ from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion
 from ..ir.builder import current_builder
+from .kernel import get_thread_binding
 
 __all__ = ["sync_threads", "sync_warp", "sync_grid", "mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx",
            "mbarrier_arrive_expect_tx", "barrier_arrive", "barrier_wait", "fence_proxy_async", "print",
@@ -178,7 +179,6 @@ def shfl_sync(value, src_lane, width=32):
 
 def get_lane_idx(warp_size=32):
     """This thread's lane within its warp (threadIdx.x % warp_size)."""
-    from .kernel import get_thread_binding
 
     return get_thread_binding(0) % warp_size
 

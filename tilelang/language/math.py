@@ -6,6 +6,8 @@ import builtins
 from ..errors import TileLangTypeError
 from ..ir import expr as E
 from ..ir.dtypes import as_dtype
+from ..ir import stmt as S
+from ..ir.builder import current_builder
 
 __all__ = ["ceildiv", "floordiv", "floormod", "truncdiv", "truncmod", "max", "min", "abs", "clamp",
            "if_then_else", "infinity", "cast", "exp", "exp2", "exp10", "log", "log2", "log10", "log1p", "expm1",
@@ -191,7 +193,5 @@ def call_extern(dtype, name, *args):
 
 def evaluate(value):
     """Evaluate an expression for its side effect (an intrinsic call) as a statement."""
-    from ..ir import stmt as S
-    from ..ir.builder import current_builder
 
     current_builder("T.evaluate").emit(S.Evaluate(E.convert(value)))

@@ -8,20 +8,9 @@ from ..ir import expr as E
 from ..ir.buffer import Buffer as IRBuffer
 from ..ir.builder import current_builder
 from ..ir.dtypes import as_dtype
+from ..frontend.specs import TensorAnnotation
 
 __all__ = ["Tensor", "Buffer", "StridedTensor", "dynamic", "symbolic", "const", "empty", "TensorAnnotation"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TensorAnnotation:
-    """`T.Tensor(shape, dtype)`: the type of a global-memory tensor parameter."""
-
-    shape: tuple
-    dtype: object
-    strides: tuple | None = None
-
-    def make_buffer(self, name: str, span=None) -> IRBuffer:
-        return IRBuffer(name, self.shape, self.dtype, "global", span=span)
 
 
 def _annotation(shape, dtype="float32", strides=None) -> TensorAnnotation:

@@ -9,6 +9,7 @@ from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion
 from ..ir.builder import current_builder
 from .region import as_region, check_same_shape, pair, squeeze
+from .region import same_extent
 
 __all__ = ["copy", "fill", "clear", "gemm", "GemmWarpPolicy", "reduce_max", "reduce_min", "reduce_sum",
            "reduce_abssum", "reduce_absmax", "reduce", "cumsum", "atomic_add", "atomic_max", "atomic_min",
@@ -87,7 +88,6 @@ def gemm(A, B, C, transpose_A=False, transpose_B=False, policy=GemmWarpPolicy.Sq
             raise TileLangValueError(f"T.gemm: {name} must be a 2-D tile (leading unit dims allowed), got {r!r}")
     m, ka = (sa[1], sa[0]) if transpose_A else (sa[0], sa[1])
     kb, n = (sb[1], sb[0]) if transpose_B else (sb[0], sb[1])
-    from .region import same_extent
 
     if not same_extent(ka, kb):
         raise TileLangValueError(f"T.gemm: K of A ({ka!r}) and of B ({kb!r}) differ"

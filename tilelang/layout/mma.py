@@ -202,11 +202,11 @@ def _is_fragment(buffer) -> bool:
     return buffer.memory_scope in ("local.fragment", "local")
 
 
-def gemm_layouts(op, num_threads: int, arch: str = "sm_80") -> dict:
+def gemm_layouts(op, num_threads: int, target) -> dict:
     """The layouts a T.gemm fixes: the accumulator C, A when A is a fragment, and the shared
     operands (swizzled for conflict-free ldmatrix / wgmma descriptors), each over its whole
     buffer shape. On sm_90a, tiles wgmma can take get the warpgroup layouts (`wgmma_plan`)."""
-    plan = wgmma_plan(op, num_threads, arch)
+    plan = wgmma_plan(op, num_threads, target)
     if plan is not None:
         return wgmma_layouts(op, plan)
     span = op.span
@@ -416,11 +416,11 @@ def _wgmma_swizzle(cols: int, elem_bytes: int, mn_major: bool, mn_width: int) ->
     return 0
 
 
-def wgmma_plan(op, num_threads: int, arch: str) -> WgmmaPlan | None:
-    """The wgmma plan for a Gemm op, or None where it stays on mma.sync: not sm_90a, not whole
-    warpgroups, not f16/bf16 -> f32, a tile the warpgroups cannot split, or shared tiles whose
-    rows are narrower than 32 bytes."""
-    if arch != "sm_90a" or num_threads % WARPGROUP:
+def wgmma_plan(op, num_threads: int, target) -> WgmmaPlan | None:
+    """The wgmma plan for a Gemm op, or None where it stays on mma.sync: no warpgroup MMA on the
+    target (a TargetDescription), not whole warpgroups, not f16/bf16 -> f32, a tile the
+    warpgroups cannot split, or shared tiles whose rows are narrower than 32 bytes."""
+    if not target.warpgroup_mma or num_threads % WARPGROUP:
         return None
     a, b, c = op.a.buffer, op.b.buffer, op.c.buffer
     if a.dtype.name not in ("float16", "bfloat16") or b.dtype != a.dtype or c.dtype.name != "float32":

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from ..utils.tensor import TensorSupplyType, compare_tensors, random_tensor, torch_assert_close  # noqa: F401
 from .bench import do_bench
+from ..ir import expr as E
+from ..ir.visitor import collect
+from ..arith import simplify
 
 __all__ = ["Profiler", "TensorSupplyType", "do_bench", "torch_assert_close"]
 
@@ -168,8 +171,6 @@ class Profiler:
 
 
 def _var_names(dim) -> list:
-    from ..ir import expr as E
-    from ..ir.visitor import collect
 
     if isinstance(dim, E.Var):
         return [dim.name]
@@ -188,7 +189,6 @@ def _evaluate_dim(dim, constraints: dict):
     names = _var_names(dim)
     if any(n not in constraints for n in names):
         return None
-    from ..arith import simplify
     from ..ir.visitor import collect, substitute
 
     mapping = {v: E.const(int(constraints[v.name]), v.dtype) for v in collect(dim, lambda n: isinstance(n, E.Var))}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from ..target import cuda_available
 
 RETURN_MODES = ("min", "max", "mean", "median")
 _flush_buffers: dict = {}
@@ -69,7 +70,6 @@ def do_bench(fn, warmup: float = 25, rep: float = 100, _n_warmup: int = 0, _n_re
 def _use_cuda(device) -> bool:
     if device is not None and str(device).startswith("cpu"):
         return False
-    from ..jit.target import cuda_available
 
     return cuda_available()
 

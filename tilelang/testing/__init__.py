@@ -17,6 +17,7 @@ import random
 import sys
 
 from ..utils.tensor import torch_assert_close  # noqa: F401
+from ..target import cuda_available
 
 __all__ = ["main", "set_random_seed", "torch_assert_close", "requires_cuda", "requires_cuda_compiler",
            "requires_package", "requires_cuda_compute_version", "requires_cuda_compute_version_ge",
@@ -51,7 +52,6 @@ def _skipif(condition: bool, reason: str):
 
 
 def _cuda_available() -> bool:
-    from ..jit.target import cuda_available
 
     return cuda_available()
 

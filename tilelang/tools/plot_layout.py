@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from ..layout.mma import mma_accumulator
+from ..layout import swizzled
+from ..layout import parallel_plan
 
 # Beyond this many cells per side the per-cell text is unreadable; draw colours only.
 _MAX_TEXT_CELLS = 64
@@ -143,17 +146,14 @@ def main(argv=None) -> int:
         p.add_argument("--colormap", default=None)
     args = parser.parse_args(argv)
     if args.kind == "accumulator":
-        from ..layout.mma import mma_accumulator
 
         layout = mma_accumulator(*args.shape, *args.warps)
         name, bits = f"gemm accumulator {args.shape[0]}x{args.shape[1]}, {args.warps[0]}x{args.warps[1]} warps", 32
     elif args.kind == "swizzle":
-        from ..layout import swizzled
 
         layout = swizzled(args.shape, args.bits, args.bytes)
         name, bits = f"{args.bytes}B swizzle", args.bits
     else:
-        from ..layout import parallel_plan
 
         layout = parallel_plan(args.shape, args.threads, args.vector)
         name, bits = f"T.Parallel plan, vector {args.vector}", 32

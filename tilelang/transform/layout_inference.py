@@ -26,6 +26,9 @@ from ..ir.buffer import Buffer, BufferRegion
 from ..ir.function import PrimFunc
 from ..ir.visitor import Visitor
 from ..layout import Fragment, Layout, line_plan, parallel_plan, replicated_rows, row_major, stacked
+from ..layout import mma
+from ..target import TargetDescription
+from .context import PassContext
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 FRAGMENT_SCOPE = "local.fragment"
@@ -77,24 +80,18 @@ def _line(span, prefix=", line ") -> str:
     return f"{prefix}{span.line}" if span is not None else ""
 
 
-def infer_layouts(func: PrimFunc, target=None) -> LayoutMap:
+def infer_layouts(func: PrimFunc, target: TargetDescription) -> LayoutMap:
     """The LayoutMap of every kernel in `func` (see the module docstring)."""
-    arch = _arch_of(target)
     result = LayoutMap()
     for kernel in _kernels(func.body):
-        _Inference(kernel, arch, result).run()
+        _Inference(kernel, target, result).run()
     return result
 
 
-def _arch_of(target):
-    """'sm_80' from a Target, 'cuda -arch=sm_80' or 'sm_80'; None when unknown."""
-    if target is None or not isinstance(target, str):
-        return getattr(target, "arch", None)
-    for word in target.split():
-        word = word[len("-arch="):] if word.startswith("-arch=") else word
-        if word.startswith("sm_"):
-            return word
-    return None
+def layout_inference(func: PrimFunc, ctx: PassContext) -> PrimFunc:
+    """The pass: the LayoutMap lands in ctx.layout_map; the IR is unchanged."""
+    ctx.layout_map = infer_layouts(func, ctx.target)
+    return func
 
 
 # ---------------------------------------------------------------------------------- sites
@@ -218,9 +215,9 @@ def _is_shared(buffer) -> bool:
 
 
 class _Inference:
-    def __init__(self, kernel: S.KernelLaunch, arch, result: LayoutMap):
+    def __init__(self, kernel: S.KernelLaunch, target: TargetDescription, result: LayoutMap):
         self.kernel = kernel
-        self.arch = arch
+        self.target = target
         self.result = result
         collect = _Collect(kernel.num_threads)
         collect.visit(kernel.body)
@@ -312,11 +309,7 @@ class _Inference:
         if node in self.done:
             return False
         self.done.add(node)
-        try:
-            from ..layout import mma
-        except ImportError as err:
-            raise LoweringError("T.gemm needs tilelang.layout.mma (the MMA lane maps)", node.span) from err
-        layouts = mma.gemm_layouts(node, site.num_threads, self.arch)
+        layouts = mma.gemm_layouts(node, site.num_threads, self.target)
         changed = False
         for buffer, layout in layouts.items():
             if isinstance(layout, Layout) and len(layout.shape) < buffer.ndim:

@@ -9,6 +9,9 @@ from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator
+from ..arith.simplify import _Simplifier
+from ..arith.bounds import bounds
+from ..ir.structural import structural_key
 
 
 class _Simplify(Mutator):
@@ -78,8 +81,6 @@ def _divisor(e):
 
 def _split_div_mod(e, ranges):
     """(c*q + r) // c -> q, % c -> r, when the var ranges put r in [0, c)."""
-    from ..arith.simplify import _Simplifier
-    from .bounds import bounds
 
     div = _divisor(e)
     if div is None or not e.a.dtype.is_int:
@@ -104,7 +105,6 @@ def _split_div_mod(e, ranges):
 def _merge_div_mod(e):
     """In a sum, y // c * (k*c) + y % c * k -> y * k (also with >> and & for powers of two)."""
     from ..arith.simplify import _Simplifier
-    from ..ir.structural import structural_key
 
     if not (isinstance(e, E.Binary) and e.op in ("+", "-")):
         return e

@@ -53,14 +53,16 @@ from ..ir.dtypes import int32, uint32
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator, Visitor, substitute
 from ..layout.mma import gemm_config, wgmma_plan
+from .context import PassContext
+from ..layout import Layout, stacked
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 PIPELINE_KEYS = ("num_stages", "order", "stage", "group", "sync")
 
 
-def software_pipeline(func: PrimFunc, target=None) -> PrimFunc:
+def software_pipeline(func: PrimFunc, ctx: PassContext) -> PrimFunc:
     """Rewrite every T.Pipelined loop with num_stages >= 2 (see the module docstring)."""
-    body = _Kernels(getattr(target, "arch", None)).visit(func.body)
+    body = _Kernels(ctx.target).visit(func.body)
     return func if body is func.body else func.with_body(body)
 
 
@@ -214,7 +216,6 @@ def _split_gemm_schedule(gemm, operands, versions, issue, k, lo, extent, stages)
 
 
 def _staged_layout(layout, buffer):
-    from ..layout import Layout, stacked
 
     if isinstance(layout, Layout) and len(layout.shape) + 1 == len(buffer.shape):
         return stacked(layout, int(buffer.shape[0]))
@@ -227,8 +228,8 @@ def _plain(loop: S.For) -> S.For:
 
 
 class _Kernels(Mutator):
-    def __init__(self, arch: str | None = None):
-        self.arch = arch
+    def __init__(self, target):
+        self.target = target
         self.in_ws = False
 
     def visit_KernelLaunch(self, k: S.KernelLaunch):
@@ -323,12 +324,12 @@ class _Kernels(Mutator):
         """The register buffer (added to the kernel's allocations) for the fragments of a gemm
         split at the stage boundary, when the rest of the body is one mma.sync gemm of two
         prefetched shared tiles; else None."""
-        if lets or len(rest) != 1 or not isinstance(rest[0], TOP.Gemm) or self.in_ws or self.arch is None:
+        if lets or len(rest) != 1 or not isinstance(rest[0], TOP.Gemm) or self.in_ws or not self.target.mma:
             return None
         op = rest[0]
         if op.phase or op.clear_accum or op.a.buffer not in versions or op.b.buffer not in versions:
             return None
-        if op.c.buffer.memory_scope != "local.fragment" or wgmma_plan(op, self.num_threads, self.arch) is not None:
+        if op.c.buffer.memory_scope != "local.fragment" or wgmma_plan(op, self.num_threads, self.target) is not None:
             return None
         try:
             m, n, _, warp_m, warp_n = gemm_config(op, self.num_threads)

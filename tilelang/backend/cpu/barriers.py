@@ -5,6 +5,7 @@ bytes (mbarrier_expect_tx, TMA copies) are done; `wait_parity(p)` passes once th
 with parity p has completed, i.e. while the current phase's parity differs from p.
 """
 from __future__ import annotations
+from ...errors import DeviceRuntimeError
 
 
 class MBarrier:
@@ -53,7 +54,6 @@ class BarrierSet:
         try:
             return self.barriers[(buffer, index)]
         except KeyError:
-            from ...errors import DeviceRuntimeError
 
             raise DeviceRuntimeError(f"barrier {buffer.name}[{index}] does not exist "
                                      f"({buffer.name} holds {len(buffer.arrive_counts or ())} barriers)") from None

@@ -1,79 +1,73 @@
 """CUDA backend: `build(func, target, options) -> CudaArtifact`.
 
-transform.pipeline lowers the tile IR, codegen prints CUDA C++, build.py compiles it with
-NVRTC, runtime.py launches it. Naming an architecture (target "cuda -arch=sm_80") needs no
-GPU; with none named the local GPU's is used. Compiled kernels are cached on disk.
+pipeline.py lowers the tile IR (its PASSES, in order), codegen.py prints CUDA C++,
+toolchain.py compiles it with NVRTC, runtime.py launches it, cache.py keeps compiled kernels on
+disk. Naming an architecture (target "cuda -arch=sm_80") needs no GPU; with none named the
+local GPU's is used.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
+import os
 import pathlib
+
+from ...ir import stmt as S
+from ...ir.visitor import collect
+from .cache import cache_key, get_or_build
+from .codegen import generate
+from .pipeline import lower
+from .runtime import CudaArtifact, LaunchPlan, ParamSpec
+from .toolchain import build_cuda, detect_arch
 
 
 def resolve_arch(target) -> str:
-    from .toolchain import detect_arch
-
-    arch = getattr(target, "arch", None)
+    """The target's arch ("sm_80" may be given as is), or the local GPU's when it names none."""
+    arch = target if isinstance(target, str) else getattr(target, "arch", None)
     return arch if arch else detect_arch()
 
 
 def build(func, target, options: dict | None = None):
-    from ...jit.cache import cache_key, get_or_build
-
     options = dict(options or {})
     arch = resolve_arch(target)
     configs = options.get("pass_configs") or {}
     key_options = {"pass_configs": sorted((str(k), repr(v)) for k, v in configs.items()),
-                   "compile_flags": repr(options.get("compile_flags")), "lowering": lowering_fingerprint()}
+                   "compile_flags": repr(options.get("compile_flags")), "compiler": compiler_fingerprint()}
     key = cache_key(func.structural_hash(), arch, options=key_options)
-    dumping = options.get("verbose") or _dump_requested(options)
-    if dumping:
-        return _build(func, arch, target, options)
-    return get_or_build(key, lambda: _build(func, arch, target, options))
+    if _dump_requested(options):
+        return _build(func, arch, options)
+    return get_or_build(key, lambda: _build(func, arch, options))
 
 
 @functools.lru_cache(maxsize=None)
-def lowering_fingerprint() -> str:
-    """Hash of the compiler's own sources (passes, layouts, codegen): a cached kernel built by a
-    different compiler is not reused even when the version string did not change."""
+def compiler_fingerprint() -> str:
+    """Hash of every source file of the package: a cached kernel built by a different compiler
+    (any module that can change generated code: ir, arith, layout, passes, codegen) is not
+    reused even when the version string did not change."""
     root = pathlib.Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    for folder in ("transform", "layout", "backend/cuda"):
-        for path in sorted((root / folder).glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def _dump_requested(options) -> bool:
-    import os
-
     configs = options.get("pass_configs") or {}
-    return bool(os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.enable_dump_ir"))
+    return bool(options.get("verbose") or os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.enable_dump_ir")
+                or configs.get("tl.dump_ir_dir"))
 
 
 def lower_to_source(func, target, options: dict | None = None):
     """(CUDA source, codegen signature, lowered PrimFunc, lowering context)."""
-    from ...jit.target import Target
-    from ...transform.pipeline import lower
-    from .codegen import generate
-
     arch = resolve_arch(target)
-    t = dataclasses.replace(target, arch=arch) if isinstance(target, Target) else Target("cuda", arch)
-    lowered, ctx = lower(func, t, options or {})
+    lowered, ctx = lower(func, arch, options or {})
     source, signature = generate(lowered, arch)
     return source, signature, lowered, ctx
 
 
-def _build(func, arch, target, options):
-    from ...ir import stmt as S
-    from ...ir.visitor import collect
-    from .toolchain import build_cuda
-    from .runtime import CudaArtifact, LaunchPlan, ParamSpec
-
-    source, signature, lowered, ctx = lower_to_source(func, target, options)
+def _build(func, arch, options):
+    source, signature, lowered, ctx = lower_to_source(func, arch, options)
     flags = options.get("compile_flags") or ()
     if isinstance(flags, str):
         flags = flags.split()

@@ -14,6 +14,13 @@ from ...ir import expr as E
 from ...ir import stmt as S
 from ...ir.buffer import Buffer
 from ...ir.printer import Namer
+from ...ir.visitor import collect
+from ...arith import simplify
+from ...transform.simplify import _merge_div_mod
+from ...arith.bounds import bounds
+from ...ir.visitor import substitute
+from ...arith.divisibility import divisible
+from ...arith.bounds import nonneg
 
 CTYPES = {
     "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
@@ -222,7 +229,6 @@ class CodeGen:
         self.emit(indent, "}")
 
     def stmt_LetStmt(self, s, indent):
-        from ...transform.bounds import bounds
 
         self.ranges[s.var] = bounds(s.value, self.ranges)
         self.mark(s, indent)
@@ -237,7 +243,6 @@ class CodeGen:
 
     def stmt_For(self, s, indent):
         self.mark(s, indent)
-        from ...transform.bounds import bounds
 
         lo, _ = bounds(s.min, self.ranges)
         _, hi = bounds(s.min + s.extent - 1, self.ranges) if E.is_const(s.step, 1) else (None, None)
@@ -281,7 +286,6 @@ class CodeGen:
             val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
             self.emit(indent, f"{dst} = {val};")
             return True
-        from ...ir.visitor import collect
 
         loads = []
         for load in collect(body.value, lambda x: isinstance(x, E.BufferLoad)):
@@ -321,8 +325,6 @@ class CodeGen:
         n elements make a 4/8/16-byte vector; else None."""
         if buffer in self.scalars or n * buffer.dtype.bytes not in _VECTOR_TYPES:
             return None
-        from ...arith import simplify
-        from ...ir.visitor import substitute
 
         flat = indices[0] if len(indices) == 1 else _row_major(buffer, indices)
         if not _uses(flat, var):
@@ -339,7 +341,6 @@ class CodeGen:
         multiple of n elements (lowerings mark the loops whose alignment they proved)."""
         if self.vector_aligned:
             return True
-        from ...transform.lower_copy import divisible
 
         return divisible(start, n) and all(divisible(s, n) for s in buffer.shape[-1:])
 
@@ -427,7 +428,6 @@ class CodeGen:
         return f"({text})" if prec < parent or (parent and prec <= 8) else text
 
     def nonneg(self, e) -> bool:
-        from ...transform.bounds import nonneg
 
         return nonneg(e, self.ranges)
 
@@ -512,7 +512,6 @@ class CodeGen:
 
 
 def _uses(e, var) -> bool:
-    from ...ir.visitor import collect
 
     return bool(collect(e, lambda n: n is var))
 
@@ -534,8 +533,6 @@ def _is_int(e, v) -> bool:
 
 
 def _row_major(buffer, indices):
-    from ...arith import simplify
-    from ...transform.simplify import _merge_div_mod
 
     flat = None
     for i, s in zip(indices, buffer.shape):
@@ -550,7 +547,6 @@ def _scalar_kind(dtype) -> str:
 
 
 def _find_launch(body) -> S.KernelLaunch:
-    from ...ir.visitor import collect
 
     found = collect(body, lambda n: isinstance(n, S.KernelLaunch))
     if len(found) != 1:

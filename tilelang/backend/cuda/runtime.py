@@ -16,6 +16,10 @@ from typing import Any
 from tilelang.errors import ArgumentError, DeviceRuntimeError
 
 from . import driver
+from . import tma
+from tilelang.ir import expr as E
+from tilelang.ir.visitor import collect
+from tilelang.arith import simplify
 
 PARAM_KINDS = ("tensor", "scalar", "tma_desc", "size")
 
@@ -120,8 +124,6 @@ class LaunchPlan:
 
     def grid_var_names(self) -> tuple:
         """Names of the variables the grid depends on."""
-        from tilelang.ir import expr as E
-        from tilelang.ir.visitor import collect
 
         names = []
         for g in self.grid:
@@ -169,7 +171,6 @@ class _GridEvaluator:
         return grid
 
     def _evaluate(self, values: tuple) -> tuple:
-        from tilelang.arith import simplify
         from tilelang.ir import expr as E
         from tilelang.ir.visitor import collect, substitute
 
@@ -348,7 +349,6 @@ def _pack_lines(plan: LaunchPlan, arg: list, sizes: str, device: str | None = No
     """Lines that set `grid`, `device` and v0.. (the kernel's parameter values) from the
     argument expressions `arg[i]` and the {Var: int} dict named `sizes`; (lines, scope, values).
     `device`: an expression already holding the tensors' device index, if the caller has one."""
-    from . import tma
 
     grid_names = plan.grid_var_names()
     names = tuple(dict.fromkeys(plan.size_vars + grid_names))

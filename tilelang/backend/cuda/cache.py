@@ -21,12 +21,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from ...version import __version__
+from . import toolchain
+
 ENTRY_FORMAT = 2
 
 
 def tilelang_version() -> str:
-    from tilelang import __version__
-
     return str(__version__)
 
 
@@ -37,7 +38,6 @@ def cache_key(ir_hash: str, target: str, *, options: Any = None, version: str | 
     if version is None:
         version = tilelang_version()
     if header_hash is None or compiler is None:
-        from tilelang.backend.cuda import toolchain
 
         header_hash = toolchain.header_hash() if header_hash is None else header_hash
         compiler = toolchain.compiler_id() if compiler is None else compiler

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir.function import PrimFunc
-from ..ir.visitor import Mutator, Visitor
+from ...ir import expr as E
+from ...ir import stmt as S
+from ...ir.function import PrimFunc
+from ...ir.visitor import Mutator, Visitor
 
 _WRITES_FIRST = ("cp_async", "tma_load", "stmatrix", "atomic", "bulk_load", "st_shared")
 _SYNC_NAMES = ("__syncthreads", "sync_threads", "tl::syncthreads")

@@ -3,38 +3,24 @@
 Before: tile IR with a LayoutMap for every shared / fragment buffer and parallel loop.
 After: no TileOps, no parallel loops, no WarpSpecialize; fragments are per-thread local
 arrays, shared buffers 1-D (offsets from their Layout), locals flat; every buffer access goes
-to the lowered storage. Per-op lowerings live in lower_<op>.py, found through LOWERINGS.
+to the lowered storage. Per-op lowerings live in one module per op beside this one, each
+registered in `registry.LOWERINGS` by `@lowering(TileOpClass)`.
 """
 from __future__ import annotations
 
-from ..errors import CompileError, TileLangError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from ..ir.function import PrimFunc
-from ..ir.visitor import Mutator
-from .lower_context import LowerContext, call
-
-LOWERINGS: dict = {}  # TileOp class -> fn(op, ctx) -> Stmt
-
-
-def lowering(cls):
-    def register(fn):
-        LOWERINGS[cls] = fn
-        return fn
-
-    return register
-
-
-def _load_lowerings():
-    from . import lower_copy, lower_fill, lower_reduce, lower_atomic, lower_print  # noqa: F401  (register)
-
-    try:
-        from .lower_gemm import lower_gemm
-    except ImportError:
-        lower_gemm = None
-    if lower_gemm is not None:
-        LOWERINGS[TOP.Gemm] = lambda op, ctx: lower_gemm(op, ctx.layout_map, ctx)
+from ....errors import CompileError, TileLangError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....ir.function import PrimFunc
+from ....ir.visitor import Mutator
+from ....arith.simplify import _Simplifier
+from ....ir.visitor import substitute
+from . import copy, fill, gemm, printing, reduce, tma  # noqa: F401  (each registers its lowerings)
+from .atomic import lower_scalar_atomic
+from .context import LowerContext, call
+from .parallel import lower_parallel
+from .registry import LOWERINGS
 
 
 class _LowerTileOps(Mutator):
@@ -64,7 +50,6 @@ class _LowerTileOps(Mutator):
         if s.kind == "thread":
             return self.visit(self._thread_loop(s))
         if s.kind == "parallel":
-            from .lower_parallel import lower_parallel
 
             return self.visit(self._checked(lambda: lower_parallel(s, self.ctx), s))
         if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1):
@@ -77,7 +62,6 @@ class _LowerTileOps(Mutator):
 
     def _thread_loop(self, s: S.For) -> S.Stmt:
         """`for t in T.thread_binding(n, "threadIdx.x")`: t is the thread index (threads >= n skip)."""
-        from ..ir.visitor import substitute
 
         k = self.launch
         axis = "xyz".index(s.annotations.get("thread", "threadIdx.x")[-1])
@@ -139,7 +123,6 @@ class _LowerTileOps(Mutator):
         return out
 
     def visit_Atomic(self, s):
-        from .lower_atomic import lower_scalar_atomic
 
         return lower_scalar_atomic(s, self.ctx)
 
@@ -150,12 +133,12 @@ class _LowerTileOps(Mutator):
         v = s.value
         if isinstance(v, E.Call) and v.name == "set_max_nreg":
             n, inc = int(v.args[0].value), int(v.args[1].value)
-            if self.ctx.sm < 90:
+            if not self.ctx.target.register_reallocation:
                 return S.SeqStmt(())
             return S.Evaluate(E.Call(v.dtype, f"tl::setmaxnreg_{'inc' if inc else 'dec'}<{n}>", ()), span=s.span)
         if isinstance(v, E.Call) and v.name == "warpgroup_wait":
             return S.Evaluate(E.Call(v.dtype, f"tl::wgmma_wait_group<{int(v.args[0].value)}>", ()), span=s.span)
-        if isinstance(v, E.Call) and v.name in ("mbarrier_expect_tx", "mbarrier_arrive_expect_tx") and self.ctx.sm < 90:
+        if isinstance(v, E.Call) and v.name in ("mbarrier_expect_tx", "mbarrier_arrive_expect_tx") and not self.ctx.target.bulk_copy:
             # before sm_90 no copy completes on a barrier by bytes: expect nothing, arrive as asked
             if v.name == "mbarrier_expect_tx":
                 return S.SeqStmt(())
@@ -183,7 +166,6 @@ class _LowerTileOps(Mutator):
 
 def _range_facts(cond) -> dict:
     """{var: (lo, hi)} implied by a conjunction of `var + c <op> constant` comparisons."""
-    from ..arith.simplify import _Simplifier
 
     out = {}
     if isinstance(cond, E.Binary) and cond.op == "and":
@@ -247,6 +229,7 @@ def _with_span(stmt, span):
 
 
 def lower_tile_ops(func: PrimFunc, ctx: LowerContext) -> PrimFunc:
-    _load_lowerings()
+    """The pass (see the module docstring); TMA copies' tensor maps land in attrs["tma_descriptors"]."""
     body = _LowerTileOps(ctx).visit(func.body)
-    return func.with_body(body)
+    attrs = {"tma_descriptors": tuple(ctx.tma_descriptors)} if ctx.tma_descriptors else {}
+    return func.with_body(body, **attrs)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir.visitor import Mutator, substitute
-from .lower_context import aligned_vector, lowered_loop
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir.visitor import Mutator, substitute
+from .context import aligned_vector, lowered_loop
+from ....arith import simplify
+from ....ir.visitor import collect
+from ....arith.divisibility import divisible
+from ....ir.structural import structural_key
 
 
 class Striped:
@@ -46,7 +50,6 @@ class Striped:
 
 
 def _simplify(e):
-    from ..arith import simplify
 
     return simplify(e)
 
@@ -142,8 +145,6 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
 def _vector_plan(vars_, body, frag, ctx) -> int:
     """Elements per vector access for a loop body that is one store (1: stay scalar): the loop's
     vector width, where every memory access walks the last loop var contiguously and aligned."""
-    from ..ir.visitor import collect
-    from .lower_copy import divisible
 
     guard = None
     if isinstance(body, S.IfThenElse) and body.else_body is None and isinstance(body.then_body, S.BufferStore):
@@ -205,7 +206,6 @@ def _conjuncts(cond) -> list:
 
 def _unit_base(index, var):
     """`b` when index is `b + var` with var nowhere in b, else None."""
-    from ..arith import simplify
 
     if index is var:
         return E.const(0)
@@ -227,8 +227,6 @@ def _register_free(cond, reg, num_registers):
     """`cond` when it is the same for every register value (then it guards the loop once)."""
     if not _uses(cond, reg):
         return cond
-    from ..arith import simplify
-    from ..ir.structural import structural_key
 
     first, key = None, None
     for r in range(num_registers):
@@ -242,7 +240,6 @@ def _register_free(cond, reg, num_registers):
 
 
 def _uses(e, var) -> bool:
-    from ..ir.visitor import collect
 
     return bool(collect(e, lambda n: n is var))
 

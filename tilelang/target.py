@@ -1,10 +1,15 @@
-"""Compilation targets: "cpu", "cuda", "cuda -arch=sm_80", "cuda -arch=sm_90a", or "auto"."""
+"""Compilation targets: "cpu", "cuda", "cuda -arch=sm_80", "cuda -arch=sm_90a", or "auto".
+
+`Target` is what the user named; `TargetDescription` is what a backend says its device can do.
+Target-neutral passes and layout rules ask the description (`target.warpgroup_mma`, ...), never
+an architecture number: the backend that knows the device fills it in.
+"""
 from __future__ import annotations
 
 import dataclasses
 import functools
 
-from ..errors import TileLangValueError
+from .errors import TileLangValueError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -14,6 +19,24 @@ class Target:
 
     def __str__(self) -> str:
         return self.kind if self.arch is None else f"{self.kind} -arch={self.arch}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetDescription:
+    """What the compiler may use on the device it compiles for (filled in by the backend)."""
+    name: str                        # for messages and cache keys: "cuda sm_90a"
+    arch: str | None = None          # the backend's own name for the device ("sm_90a")
+    warp_size: int = 32
+    mma: bool = False                # warp-level tensor-core MMA (mma.sync)
+    warpgroup_mma: bool = False      # warpgroup MMA reading shared memory through descriptors (wgmma)
+    async_copy: bool = False         # asynchronous global -> shared copies with commit / wait groups (cp.async)
+    bulk_copy: bool = False          # tensor-map bulk copies completing on mbarriers (TMA)
+    barrier_init_fence: bool = False  # mbarrier initialisation must be fenced before other threads use it
+    register_reallocation: bool = False  # warpgroups may move registers between them (setmaxnreg)
+    max_shared_bytes: int = 48 * 1024   # dynamic shared memory one block may use
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,7 +6,7 @@ import pytest
 import tilelang.language as T
 from tilelang.backend.cuda import lower_to_source
 from tilelang.errors import CompileError
-from tilelang.jit.target import Target
+from tilelang.target import Target
 
 
 def cuda(func, arch="sm_80", **configs):

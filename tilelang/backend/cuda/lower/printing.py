@@ -2,13 +2,13 @@
 (thread 0 for shared / global / local; for a fragment, each thread prints what it holds)."""
 from __future__ import annotations
 
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from ..ir.buffer import BufferRegion
-from ..ir.dtypes import int32
-from .lower_parallel import lower_iterations
-from .lower_tile_ops import lowering
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....ir.buffer import BufferRegion
+from ....ir.dtypes import int32
+from .parallel import lower_iterations
+from .registry import lowering
 
 _FMT = {"float": "%f", "int": "%d", "uint": "%u", "bool": "%d"}
 

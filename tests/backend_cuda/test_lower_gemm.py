@@ -1,6 +1,7 @@
 """lower_gemm: golden text of the tl::gemm_ss / gemm_rs calls and the errors it raises."""
 import pytest
 
+from tilelang.backend.cuda.target import describe
 from tilelang.errors import LoweringError, Span
 from tilelang.ir import expr as E
 from tilelang.ir import stmt as S
@@ -10,8 +11,8 @@ from tilelang.ir.tileop import Gemm
 from tilelang.layout import row_major
 from tilelang.layout.mma import gemm_layouts
 from tilelang.transform.layout_inference import LayoutMap
-from tilelang.transform.lower_context import LowerContext
-from tilelang.transform.lower_gemm import lower_gemm
+from tilelang.backend.cuda.lower.context import LowerContext
+from tilelang.backend.cuda.lower.gemm import lower_gemm
 
 SPAN = Span("kernel.py", 7)
 TX = E.Var(as_dtype("int32"), "tx")
@@ -28,8 +29,8 @@ def _region(buf, ranges=None):
 
 
 def _lower(op, threads=128, overrides=None):
-    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, "sm_80"), **(overrides or {})})
-    ctx = LowerContext(arch="sm_80", layout_map=layouts, thread=TX, num_threads=threads)
+    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, describe("sm_80")), **(overrides or {})})
+    ctx = LowerContext(target=describe("sm_80"), layout_map=layouts, thread=TX, num_threads=threads)
     return lower_gemm(op, layouts, ctx)
 
 
@@ -106,8 +107,8 @@ def test_wrong_fragment_layout_is_an_error():
 
 # ------------------------------------------------------------------ wgmma (sm_90a)
 def _lower90(op, threads=128, overrides=None, arch="sm_90a"):
-    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, arch), **(overrides or {})})
-    ctx = LowerContext(arch=arch, layout_map=layouts, thread=TX, num_threads=threads)
+    layouts = LayoutMap(buffers={**gemm_layouts(op, threads, describe(arch)), **(overrides or {})})
+    ctx = LowerContext(target=describe(arch), layout_map=layouts, thread=TX, num_threads=threads)
     return lower_gemm(op, layouts, ctx)
 
 

@@ -1,14 +1,14 @@
 """Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> tl::atomic_<op>."""
 from __future__ import annotations
 
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from .lower_context import address_of
-from .lower_copy import box_dims, in_bounds, region_index
-from .lower_parallel import Striped, lower_iterations
-from .lower_tile_ops import lowering
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from .context import address_of
+from .copy import box_dims, in_bounds, region_index
+from .parallel import Striped, lower_iterations
+from .registry import lowering
 
 
 def _atomic(ctx, op, buffer, indices, value, span=None):

@@ -13,13 +13,15 @@ A gemm with a `phase` becomes `tl::gemm_ss_<phase><...>(&A, &B, &C, &operands, t
 """
 from __future__ import annotations
 
-from ..errors import LoweringError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir.dtypes import handle
-from ..layout.mma import (gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for, wgmma_operand,
+from ....errors import LoweringError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....ir.dtypes import handle
+from ....layout.mma import (gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for, wgmma_operand,
                           wgmma_plan)
-from ..layout.shared import SWIZZLE_BYTES, swizzled
+from ....layout.shared import SWIZZLE_BYTES, swizzled
+from .registry import lowering
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 
@@ -100,7 +102,7 @@ def _wgmma_operand_type(op, region, which, swizzle, mn_major, mn_width, layout_m
 
 
 def _lower_wgmma(op, plan, layout_map, ctx) -> S.Stmt:
-    _check_fragments(op, gemm_layouts(op, ctx.num_threads, ctx.arch), layout_map, ctx, op.span)
+    _check_fragments(op, gemm_layouts(op, ctx.num_threads, ctx.target), layout_map, ctx, op.span)
     mn_a, mn_b = bool(op.transpose_a), not op.transpose_b
     params = [plan.m, plan.n, plan.k, plan.wg_m, plan.wg_n, plan.n_width]
     b_type = _wgmma_operand_type(op, op.b, "B", plan.swizzle_b, mn_b, plan.n_width, layout_map, ctx)
@@ -119,11 +121,11 @@ def lower_gemm(op, layout_map, ctx) -> S.Stmt:
     """The tl::gemm_ss / gemm_rs (or wgmma_gemm_ss / _rs) call for `op` run by ctx.num_threads
     threads (ctx.thread)."""
     span = op.span
-    plan = wgmma_plan(op, ctx.num_threads, ctx.arch)
+    plan = wgmma_plan(op, ctx.num_threads, ctx.target)
     if plan is not None:
         return _lower_wgmma(op, plan, layout_map, ctx)
     m, n, k, warp_m, warp_n = gemm_config(op, ctx.num_threads)
-    wanted = gemm_layouts(op, ctx.num_threads, ctx.arch)
+    wanted = gemm_layouts(op, ctx.num_threads, ctx.target)
     _check_fragments(op, wanted, layout_map, ctx, span)
     layouts = []
     for which, region in (("A", op.a), ("B", op.b)):
@@ -142,3 +144,8 @@ def lower_gemm(op, layout_map, ctx) -> S.Stmt:
     regions = (op.a, op.b, op.c) + ((op.operands,) if op.phase else ())
     args = tuple(ctx.address(r.buffer, r.mins) for r in regions) + (E.convert(ctx.thread),)
     return S.Evaluate(E.Call(handle, name, args), span=span)
+
+
+@lowering(TOP.Gemm)
+def _lower_gemm_op(op, ctx) -> S.Stmt:
+    return lower_gemm(op, ctx.layout_map, ctx)

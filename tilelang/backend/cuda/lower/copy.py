@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 
-from ..arith import simplify
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from .bounds import upper
-from .lower_context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
-from .lower_parallel import lower_iterations
-from .lower_tile_ops import lowering
+from ....arith import simplify
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....arith.bounds import upper
+from ....arith.divisibility import divisible
+from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
+from .parallel import lower_iterations
+from .registry import lowering
+from ....ir.visitor import substitute
+from ....arith.simplify import _Simplifier
 
 
 def box_dims(src, dst):
@@ -174,7 +177,6 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
 def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, dst_idx, w, ctx):
     """for ro: (bounds at the vector's start) for rv in vectorized(w): dst = src, on w consecutive
     registers holding w consecutive last-dim elements."""
-    from ..ir.visitor import substitute
 
     ro, rv = ctx.var(f"{loop_vars[-1].name}_r"), ctx.var("v")
     start = frag.logical(ctx.thread, ro * w)
@@ -224,27 +226,6 @@ def _copy_serial(op, dims, ctx):
 
 def _static(e):
     return e.value if isinstance(e, E.IntImm) else None
-
-
-def divisible(e, v: int) -> bool:
-    """Whether integer expression e is a multiple of v for all values of its variables."""
-    if v == 1:
-        return True
-    from ..arith.simplify import _Simplifier
-
-    simp = _Simplifier()
-    e = simplify(e)
-    terms, c = simp.linear(e)
-    if c % v:
-        return False
-    for key, coeff in terms.items():
-        if coeff % v == 0:
-            continue
-        atom = simp.atoms[key]
-        if isinstance(atom, E.Binary) and atom.op == "*" and isinstance(atom.b, E.IntImm) and (coeff * atom.b.value) % v == 0:
-            continue
-        return False
-    return True
 
 
 def _vector_width(op, dims, ctx) -> int:
@@ -305,7 +286,7 @@ def _copy_threads(op, dims, ctx):
     store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
     use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"
                  and op.dst.buffer.memory_scope in SHARED_SCOPES and v * op.src.dtype.bytes in (4, 8, 16)
-                 and op.src.dtype == op.dst.dtype and ctx.sm >= 80)
+                 and op.src.dtype == op.dst.dtype and ctx.target.async_copy)
     if use_async:
         nbytes = v * op.src.dtype.bytes
         dst_addr = ctx.address(op.dst.buffer, dst_idx)
@@ -355,13 +336,4 @@ def _vector_access(ctx, buffer, start, vec, store=False):
 
 
 def _subst_vec(stmt, vec):
-    from ..ir.visitor import substitute
-
     return substitute(stmt, {vec: E.const(0)})
-
-
-@lowering(TOP.TmaCopy)
-def lower_tma_copy(op: TOP.TmaCopy, ctx) -> S.Stmt:
-    from .lower_tma import lower_tma
-
-    return lower_tma(op, ctx)

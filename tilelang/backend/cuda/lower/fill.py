@@ -5,14 +5,14 @@ shared / global regions: the threads stride over the box.
 """
 from __future__ import annotations
 
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from .lower_context import lowered_loop
-from .lower_copy import in_bounds, region_index
-from .lower_parallel import Striped, lower_iterations
-from .lower_tile_ops import lowering
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from .context import lowered_loop
+from .copy import in_bounds, region_index
+from .parallel import Striped, lower_iterations
+from .registry import lowering
 
 
 @lowering(TOP.Fill)

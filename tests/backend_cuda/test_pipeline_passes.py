@@ -1,23 +1,23 @@
-"""Golden IR text for the CUDA passes of transform/pipeline.py, on small programs."""
+"""Golden IR text for the passes of backend/cuda/pipeline.py, on small programs."""
 import textwrap
 
 import pytest
 
 import tilelang.language as T
-import tilelang.transform.pipeline as P
+import tilelang.backend.cuda.pipeline as P
 from tilelang.ir import stmt as S
 from tilelang.ir.visitor import collect
-from tilelang.jit.target import Target
+from tilelang.target import Target
 
 
 def run_to(func, last: str, arch: str = "sm_80", options=None):
     """The PrimFunc after pass `last` (the final simplify for "end")."""
-    names = [n for n, _ in P.PASSES]
+    names = [p.__name__ for p in P.PASSES]
     stop = len(names) if last == "end" else names.index(last) + 1
     saved = P.PASSES
     P.PASSES = saved[:stop]
     try:
-        out, ctx = P.lower(func, Target("cuda", arch), options or {})
+        out, ctx = P.lower(func, arch, options or {})
     finally:
         P.PASSES = saved
     return out, ctx
@@ -164,8 +164,8 @@ def test_plan_shared_memory_without_reuse():
 
 
 @pytest.mark.parametrize("arch, fence", [("sm_80", False), ("sm_90a", True)])
-def test_lower_barriers_inits_every_slot_once(arch, fence):
-    out, _ = run_to(barriers, "lower_barriers", arch=arch)
+def test_init_barriers_inits_every_slot_once(arch, fence):
+    out, _ = run_to(barriers, "init_barriers", arch=arch)
     script = text(out)
     assert golden("""
         if tx == 0:
@@ -178,7 +178,7 @@ def test_lower_barriers_inits_every_slot_once(arch, fence):
 
 def test_dump_ir_writes_one_file_per_pass(tmp_path, monkeypatch):
     monkeypatch.setenv("TILELANG_DUMP_IR", str(tmp_path))
-    P.lower(scale, Target("cuda", "sm_80"), {})
+    P.lower(scale, "sm_80", {})
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[0] == "00_input.txt" and names[-1] == f"{len(P.PASSES):02d}_simplify.txt"
     assert "04_lower_tile_ops.txt" in names and "06_insert_syncs.txt" in names

@@ -1,7 +1,7 @@
 """transform/bounds.py: constant intervals of index expressions."""
 from tilelang.ir import expr as E
 from tilelang.ir.dtypes import int32
-from tilelang.transform.bounds import bounds, nonneg
+from tilelang.arith.bounds import bounds, nonneg
 
 pid, tx, k = E.Var(int32, "pid"), E.Var(int32, "tx"), E.Var(int32, "k")
 RANGES = {pid: (0, 2047), tx: (0, 255), k: (0, 7)}

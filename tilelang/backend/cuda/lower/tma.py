@@ -13,12 +13,14 @@ import dataclasses
 
 import numpy as np
 
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from ..ir.buffer import Buffer
-from ..ir.dtypes import handle, int32
-from .lower_context import address_of
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....ir.buffer import Buffer
+from ....ir.dtypes import handle, int32
+from .context import address_of
+from .copy import lower_copy
+from .registry import lowering
 
 
 @dataclasses.dataclass(eq=False)
@@ -57,12 +59,12 @@ def _tile_table(layout, nd_tile: int):
     return t - t.min()
 
 
+@lowering(TOP.TmaCopy)
 def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
-    from .lower_copy import lower_copy
 
     src, dst = op.src, op.dst
     plain = lower_copy(TOP.Copy(src, dst, span=op.span), ctx)
-    if (ctx.sm < 90 or op.barrier is None or src.buffer.memory_scope != "global"
+    if (not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != "global"
             or ctx.pass_configs.get("tl.disable_tma_lower")):
         return plain
     layout = ctx.layout(dst.buffer)

@@ -1,4 +1,4 @@
-"""lower_barriers: mbarriers from T.alloc_barrier are initialised once per block.
+"""init_barriers: mbarriers from T.alloc_barrier are initialised once per block.
 
 After: the kernel body starts with `if (thread 0) mbar_init(&bar[i], count_i)` for every
 barrier slot, then (sm_90+) fence_mbarrier_init and a __syncthreads so that no thread
@@ -6,16 +6,16 @@ touches a barrier before it exists.
 """
 from __future__ import annotations
 
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir.function import PrimFunc
-from ..ir.visitor import Mutator
-from .lower_context import address_of, call
+from ...ir import expr as E
+from ...ir import stmt as S
+from ...ir.function import PrimFunc
+from ...ir.visitor import Mutator
+from .lower.context import address_of, call
 
 
 class _InitBarriers(Mutator):
-    def __init__(self, sm: int):
-        self.sm = sm
+    def __init__(self, fence: bool):
+        self.fence = fence
 
     def visit_KernelLaunch(self, k):
         bars = [b for b in k.allocations if b.memory_scope == "shared.barrier"]
@@ -30,7 +30,7 @@ class _InitBarriers(Mutator):
         for v in k.thread_vars[1:]:
             tid = E.binary("+", tid, v)  # zero only for thread (0, 0, 0)
         stmts = [S.IfThenElse(E.binary("==", tid, 0), S.seq(inits))]
-        if self.sm >= 90:
+        if self.fence:
             stmts.append(call("tl::fence_mbarrier_init"))
         stmts.append(call("__syncthreads"))
         body = S.seq(stmts + [k.body])
@@ -39,5 +39,5 @@ class _InitBarriers(Mutator):
         return dataclasses.replace(k, body=body)
 
 
-def lower_barriers(func: PrimFunc, ctx) -> PrimFunc:
-    return func.with_body(_InitBarriers(ctx.sm).visit(func.body))
+def init_barriers(func: PrimFunc, ctx) -> PrimFunc:
+    return func.with_body(_InitBarriers(ctx.target.barrier_init_fence).visit(func.body))

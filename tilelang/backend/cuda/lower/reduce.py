@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir import tileop as TOP
-from ..ir.dtypes import float32
-from .lower_context import call, lowered_loop
-from .lower_parallel import _tables
-from .lower_tile_ops import lowering
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir import tileop as TOP
+from ....ir.dtypes import float32
+from .context import call, lowered_loop
+from .parallel import _tables
+from .registry import lowering
+from ....ir.buffer import BufferRegion
+from .copy import lower_copy
+from ....ir.visitor import substitute
 
 
 def identity(kind: str, dtype) -> E.Expr:
@@ -200,8 +203,6 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
 
 def _cumsum_through_shared(op, ctx):
     """Fragments scan through a row-major shared staging tile: copy in, scan, copy out."""
-    from ..ir.buffer import BufferRegion
-    from .lower_copy import lower_copy
 
     shape = [int(e.value) for e in op.src.extents]
     stage = ctx.alloc(f"{op.src.buffer.name}_scan", shape, op.dst.buffer.dtype, "shared.dyn", lowered=False)
@@ -214,6 +215,5 @@ def _cumsum_through_shared(op, ctx):
 
 
 def _subst(stmt, var, value):
-    from ..ir.visitor import substitute
 
     return substitute(stmt, {var: value})

@@ -10,38 +10,34 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import CompileError
-from ..ir import expr as E
-from ..ir import stmt as S
-from ..ir.buffer import Buffer
-from ..ir.dtypes import int32
+from ....errors import CompileError
+from ....ir import expr as E
+from ....ir import stmt as S
+from ....ir.buffer import Buffer
+from ....ir.dtypes import int32
+from ....transform.context import PassContext
+from ....arith import simplify
+from ....ir.dtypes import handle
+from ....ir.dtypes import int32 as i32
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 
 
-def arch_number(arch: str) -> int:
-    return int("".join(c for c in arch[3:] if c.isdigit()))
-
-
 @dataclasses.dataclass
-class LowerContext:
-    arch: str                      # "sm_80", "sm_90a"
-    layout_map: object             # LayoutMap (buffers, decided_by, loops)
-    thread: E.Expr                 # the executing thread's index within its group
-    num_threads: int               # threads in the group
+class LowerContext(PassContext):
+    thread: E.Expr = E.const(0)    # the executing thread's index within its group
+    num_threads: int = 1           # threads in the group
     thread_base: int = 0           # first thread of the group in the block
     block_threads: int = 0
     lowered: dict = dataclasses.field(default_factory=dict)   # user Buffer -> lowered Buffer
     new_allocations: list = dataclasses.field(default_factory=list)
     tma_descriptors: list = dataclasses.field(default_factory=list)
-    pass_configs: dict = dataclasses.field(default_factory=dict)
-    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (transform/bounds.py)
-    target: object = None          # the jit Target (arch resolved)
+    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (arith/bounds.py)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
 
     @property
-    def sm(self) -> int:
-        return arch_number(self.arch)
+    def arch(self) -> str:
+        return self.target.arch
 
     def with_group(self, thread, num_threads, base) -> "LowerContext":
         return dataclasses.replace(self, thread=thread, num_threads=num_threads, thread_base=base)
@@ -144,19 +140,16 @@ def _row_major(indices, shape) -> E.Expr:
     flat = None
     for i, s in zip(indices, shape):
         flat = E.convert(i) if flat is None else flat * s + i
-    from ..arith import simplify
 
     return simplify(flat)
 
 
 def address_of(load: E.BufferLoad) -> E.Call:
-    from ..ir.dtypes import handle
 
     return E.Call(handle, "address_of", (load,))
 
 
 def call(name: str, *args, dtype=None) -> S.Evaluate:
-    from ..ir.dtypes import int32 as i32
 
     conv = tuple(a if isinstance(a, (E.Expr, Buffer, str)) else E.convert(a) for a in args)
     return S.Evaluate(E.Call(dtype or i32, name, conv))
