@@ -21,7 +21,7 @@ from ...arith.bounds import bounds
 from ...ir.visitor import substitute
 from ...arith.divisibility import divisible
 from ...arith.bounds import nonneg
-from .intrinsics import spelled
+from .intrinsics import spelled as intrinsic_text
 
 CTYPES = {
     "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
@@ -459,7 +459,7 @@ class CodeGen:
         return f"(({ctype(e.dtype)})({self.expr(e.value)}))"
 
     def expr_Call(self, e, parent):
-        text = spelled(e, [self.arg(a) for a in e.args])
+        text = intrinsic_text(e, [self.arg(a) for a in e.args])
         if text is not None:
             return text
         name = e.name
