@@ -3,7 +3,10 @@
 # the benchmarks, the autotuner (twice: the second run is a cache read), the GPU check
 # scripts and the examples. Each step's log goes to /tmp/gpu_logs/<step>.txt and is appended
 # to $OUT/all_logs.txt (./gpu_logs.txt without $OUT); a summary of the steps prints last.
-# Usage (repo root): [SKIP="step ..."] scripts/gpu_all.sh [conformance dir]   (default ../shared/conformance)
+# Usage (repo root): [SKIP="step ..."] [BEFORE=dir] scripts/gpu_all.sh [conformance dir]
+#   (default ../shared/conformance). BEFORE names an older checkout of this repo (tilelang/ and
+#   bench/ of another commit, e.g. made with `git archive <commit> tilelang bench examples`):
+#   its GEMM / attention benchmarks run between two runs of ours (A/B/A), for before/after figures.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TILELANG_CACHE_DIR="${TILELANG_CACHE_DIR:-/tmp/tilelang-cache}"
@@ -23,6 +26,11 @@ step() {  # step NAME TIMEOUT CMD...: run, keep the log, print its tail and a st
 }
 step conformance_cuda 240 python "$conf/run.py" --target cuda
 TAIL=30 step bench 300 python bench/run_all.py
+if [ -n "${BEFORE:-}" ]; then
+  TAIL=12 step bench_before 240 env PYTHONPATH="$PWD/$BEFORE" TILELANG_CACHE_DIR=/tmp/tilelang-cache-before \
+    python "$BEFORE/bench/run_all.py" -k bench_
+  TAIL=12 step bench_again 240 python bench/run_all.py -k bench_
+fi
 step autotune_gemm 150 python examples/autotune_gemm.py
 step autotune_again 60 python examples/autotune_gemm.py
 step check_runtime 60 python tests/gpu/check_runtime.py

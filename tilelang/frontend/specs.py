@@ -60,35 +60,6 @@ def _int_expr(x, what):
     return e
 
 
-def _range(fn, start, stop, step=1):
-    if stop is None:
-        start, stop = 0, start
-    start, stop, step = (_int_expr(v, f"T.{fn} bound") for v in (start, stop, step))
-    if isinstance(step, E.IntImm) and step.value == 0:
-        raise TileLangValueError(f"T.{fn}: step must not be zero")
-
-    if E.is_const(step, 1):
-        extent = simplify(stop - start)
-    else:
-        extent = simplify((stop - start + step - (1 if _positive(step) else -1)) // step)
-    if isinstance(extent, E.IntImm) and extent.value < 0:
-        extent = E.const(0)
-    return (start, extent, step)
-
-
-def _positive(step) -> bool:
-    return not isinstance(step, E.IntImm) or step.value > 0
-
-
-def _int_expr(x, what):
-    if isinstance(x, bool) or isinstance(x, float):
-        raise TileLangTypeError(f"{what} must be an integer, got {x!r}")
-    e = E.convert(x)
-    if not e.dtype.is_int:
-        raise TileLangTypeError(f"{what} must be an integer expression, got {e.dtype} `{e!r}`")
-    return e
-
-
 def range_spec(fn, start, stop=None, step=1):
     """(start, extent, step) of `T.<fn>(start, stop, step)`, checked and simplified."""
     if stop is None:
