@@ -13,7 +13,7 @@ from ...errors import CompileError
 from ...ir import expr as E
 from ...ir import stmt as S
 from ...ir.buffer import Buffer
-from ...ir.printer import Namer
+from ...ir.expr import Namer
 from ...ir.visitor import collect
 from ...arith import simplify
 from ...transform.simplify import _merge_div_mod
