@@ -62,7 +62,7 @@ def lower_to_source(func, target, options: dict | None = None):
     """(CUDA source, codegen signature, lowered PrimFunc, lowering context)."""
     arch = resolve_arch(target)
     lowered, ctx = lower(func, arch, options or {})
-    source, signature = generate(lowered, arch)
+    source, signature = generate(lowered)
     return source, signature, lowered, ctx
 
 

@@ -152,11 +152,6 @@ def build_cuda(source: str, arch: str, *, options=(), name: str = "kernel", comp
     return BuildResult(cubin=cubin, arch=arch, compiler=label, seconds=seconds, log=log.strip())
 
 
-def compile_cuda(source: str, arch: str, *, options=(), name: str = "kernel") -> bytes:
-    """Compile `source` for `arch` ('sm_80', 'sm_90a') to cubin bytes; raises CudaBuildError."""
-    return build_cuda(source, arch, options=options, name=name).cubin
-
-
 def _compile_nvrtc(source: str, arch: str, opts: list[str], name: str) -> tuple[bool, bytes, str]:
     from cuda.bindings import nvrtc
 
