@@ -1,4 +1,5 @@
-"""The package's import graph: no cycles, no import from a layer above, imports at module top.
+"""The package's import graph (no cycles, no import from a layer above, imports at module top)
+and the one pass signature of the pipeline.
 
 The graph is read from the source with `ast`: every `import` and `from ... import` at any
 nesting level, relative ones resolved; `from pkg import name` where `pkg.name` is a module
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 import ast
 import collections
+import inspect
 import pathlib
+
+from tilelang.backend.cuda.pipeline import PASSES
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "tilelang"
 
@@ -176,3 +180,9 @@ def test_no_import_from_a_layer_above():
 def test_our_modules_are_imported_at_module_top():
     # third-party imports (torch, matplotlib, cuda bindings) may stay lazy; ours may not
     assert not NESTED, "\n".join(f"{m}:{line} imports {t} inside a function" for m, line, t in NESTED)
+
+
+def test_every_pass_has_the_one_signature():
+    for p in PASSES:
+        assert list(inspect.signature(p).parameters)[:2] == ["func", "ctx"], p.__name__
+        assert len(inspect.signature(p).parameters) == 2, p.__name__
