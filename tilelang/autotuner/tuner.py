@@ -25,7 +25,7 @@ from .capture import get_autotune_inputs
 from .param import AutotuneResult, CompileArgs, ProfileArgs
 from ..ir.function import PrimFunc
 from ..jit import compile
-from ..target import default_target, parse_target
+from ..target import Target, default_target, parse_target
 from ..backend.cuda import resolve_arch
 from ..jit.jit import _freeze
 
@@ -301,8 +301,6 @@ class AutoTuner:
     def _start_compiles(self, configs: list, workers: int):
         """(executor, {future: index}, mode): processes when the factory can be named, else threads."""
         compile_kwargs = self.compile_args.as_kwargs()
-        from ..target import Target, default_target, parse_target
-
         target = parse_target(self.compile_args.target) or default_target()
         if target.kind == "cuda" and target.arch is None:
             # Name the arch so workers need not query the GPU; the kernel-cache key stays the same.

@@ -1,6 +1,8 @@
 """Buffers (named, typed, scoped n-d arrays) and regions of them.
 
-Indexing a buffer with scalars gives a `BufferLoad`; with any slice, a `BufferRegion`.
+Indexing a buffer with scalars gives a `BufferLoad`; with any slice, a `BufferRegion` whose
+extents are `stop - start` as the expression builder folds them (the language layer, which
+can simplify, normalises the regions tile ops take).
 A `local.var` buffer (T.alloc_var) also behaves as the scalar it holds: it loads wherever an
 expression is expected.
 """
@@ -10,6 +12,7 @@ import dataclasses
 
 from ..errors import Span, TileLangTypeError, TileLangValueError
 from . import expr as E
+from .builder import current_builder
 from .dtypes import DType
 
 _node = dataclasses.dataclass(frozen=True, eq=False, slots=True, repr=False)
@@ -48,9 +51,7 @@ class BufferRegion:
         return self.buffer.dtype
 
     def __repr__(self) -> str:
-        from .printer import region_to_str
-
-        return region_to_str(self)
+        return E.ExprPrinter().region(self)
 
     @staticmethod
     def full(buffer: "Buffer") -> "BufferRegion":
@@ -168,8 +169,6 @@ class Buffer(_ScalarOps):
         return E.BufferLoad(self.dtype, self, indices)
 
     def __setitem__(self, key, value):
-        from .builder import current_builder
-
         keys = _expand_key(key, self.ndim, self.name)
         if any(isinstance(k, slice) for k in keys) or len(keys) != self.ndim:
             raise TileLangValueError(
@@ -205,9 +204,7 @@ def _slice_range(k, dim_extent, name: str, dim: int) -> Range:
         raise TileLangValueError(f"slices of {name} must have step 1, got {k.step!r}")
     start = E.const(0) if k.start is None else _as_index(k.start, name)
     stop = dim_extent if k.stop is None else _as_index(k.stop, name)
-    from ..arith import simplify
-
-    return Range(start, simplify(stop - start))
+    return Range(start, stop - start)
 
 
 def _check_const_bounds(buffer: Buffer, indices) -> None:

@@ -1,8 +1,8 @@
 """Scalar data types: one `DType` value per type, accepted wherever a string is.
 
-`T.float16` and `"float16"` name the same type; a DType compares equal to its name, maps
-to numpy (ml_dtypes for bf16/fp8) and torch lazily, and casts when called
-(`T.float32(x)`).
+`T.float16` and `"float16"` name the same type; a DType compares equal to its name and maps
+to numpy (ml_dtypes for bf16/fp8) and torch lazily. The language's dtype names also cast
+when called (`T.float32(x)`, language/dtypes.py).
 """
 from __future__ import annotations
 
@@ -63,14 +63,6 @@ class DType:
 
     __str__ = __repr__
 
-    def __call__(self, value=None):
-        """`T.float32(x)`: a constant of this type, or a cast of an expression."""
-        from . import expr
-
-        if value is None:
-            raise TypeError(f"{self.name}() needs a value; use T.{self.name}(x) to cast x")
-        return expr.cast(value, self)
-
     def __reduce__(self):
         return (as_dtype, (self.name,))
 
@@ -123,7 +115,7 @@ _ALIASES = {
 def as_dtype(value) -> DType:
     """Accept a DType, a name (with common aliases), a torch dtype or a numpy dtype."""
     if isinstance(value, DType):
-        return value
+        return _BY_NAME.get(value.name, value)  # the IR's own value for the language's callable ones
     if isinstance(value, str):
         name = _ALIASES.get(value, value)
         if name in _BY_NAME:

@@ -11,6 +11,7 @@ import dataclasses
 import math
 import operator
 
+from ..errors import TileLangTypeError
 from .dtypes import DType, as_dtype, promote, bool_, int32, int64, float32
 
 _node = dataclasses.dataclass(frozen=True, eq=False, slots=True, repr=False)
@@ -22,9 +23,7 @@ class Expr:
     __slots__ = ()
 
     def __repr__(self) -> str:
-        from .printer import expr_to_str
-
-        return expr_to_str(self)
+        return ExprPrinter().expr(self)
 
     # arithmetic
     def __add__(self, o): return binary("+", self, o)
@@ -67,8 +66,6 @@ class Expr:
     __hash__ = object.__hash__
 
     def __bool__(self):
-        from ..errors import TileLangTypeError
-
         raise TileLangTypeError(
             f"the device value `{self!r}` has no Python truth value; use it in an `if` inside the "
             "kernel (a runtime branch), or T.if_then_else / T.And / T.Or")
@@ -203,8 +200,6 @@ def convert(value, dtype=None) -> Expr:
             return const(value.item(), dtype if dtype is not None else as_dtype(value.dtype))
     except ImportError:  # pragma: no cover
         pass
-    from ..errors import TileLangTypeError
-
     raise TileLangTypeError(f"expected a number or a device expression, got {type(value).__name__} {value!r}")
 
 
@@ -280,8 +275,6 @@ def binary(op: str, a, b) -> Expr:
         return _fold_logic("and" if op == "&" else "or", a, b)
     dtype = promote(a.dtype, b.dtype)
     if op in BIT_OPS and dtype.is_float:
-        from ..errors import TileLangTypeError
-
         raise TileLangTypeError(f"bitwise `{op}` needs integer operands, got {a.dtype} and {b.dtype}")
     a, b = cast(a, dtype), cast(b, dtype)
     result_dtype = bool_ if op in COMPARE_OPS else dtype
@@ -378,14 +371,6 @@ def select(cond, true_value, false_value) -> Expr:
     return Select(dtype, cond, t, f)
 
 
-def min_(a, b) -> Expr:
-    return binary("min", a, b)
-
-
-def max_(a, b) -> Expr:
-    return binary("max", a, b)
-
-
 # Math intrinsics: name -> (arity, float-only). Result dtype is the (promoted) argument dtype.
 MATH_INTRINSICS = {
     "exp": 1, "exp2": 1, "exp10": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1, "expm1": 1,
@@ -414,3 +399,114 @@ def call(name: str, *args, dtype=None) -> Expr:
 
 def _is_buffer_like(x) -> bool:
     return hasattr(x, "memory_scope") or hasattr(x, "region")
+
+
+# ------------------------------------------------------------------------------ text
+# Python precedence, higher binds tighter.
+_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+         "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "//": 10, "%": 10}
+_UNARY_PREC = 11
+
+
+class Namer:
+    """Unique printable names for vars and buffers (a repeated name gets a suffix)."""
+
+    def __init__(self):
+        self.names: dict = {}
+        self.used: set = set()
+
+    def __call__(self, obj) -> str:
+        name = self.names.get(id(obj))
+        if name is None:
+            base = obj.name or "v"
+            name, n = base, 1
+            while name in self.used:
+                name, n = f"{base}_{n}", n + 1
+            self.used.add(name)
+            self.names[id(obj)] = name
+        return name
+
+
+class ExprPrinter:
+    """Expressions, and the buffers and regions calls take, as TileLang text (`repr`).
+
+    Buffers and regions are recognised as `call` accepts them (`_is_buffer_like`): they are
+    defined a layer up, in `ir.buffer`, whose nodes print through this class.
+    """
+
+    def __init__(self, namer: Namer | None = None):
+        self.name = namer or Namer()
+
+    def expr(self, e, parent_prec: int = 0) -> str:
+        if isinstance(e, str):
+            return repr(e)
+        if not isinstance(e, Expr):
+            if hasattr(e, "memory_scope"):
+                return self.name(e)
+            if hasattr(e, "region"):
+                return self.region(e)
+            return repr(e)
+        if isinstance(e, IntImm):
+            if e.dtype.is_bool:
+                return str(bool(e.value))
+            return str(e.value) if e.dtype.name == "int32" else f"T.{e.dtype.name}({e.value})"
+        if isinstance(e, FloatImm):
+            text = repr(e.value) if e.value == e.value and abs(e.value) != float("inf") else f"float({str(e.value)!r})"
+            return text if e.dtype.name == "float32" else f"T.{e.dtype.name}({text})"
+        if isinstance(e, StringImm):
+            return repr(e.value)
+        if isinstance(e, Var):
+            return self.name(e)
+        if isinstance(e, BufferLoad):
+            return f"{self.name(e.buffer)}[{', '.join(self.expr(i) for i in e.indices)}]"
+        if isinstance(e, Binary):
+            if e.op in ("min", "max"):
+                return f"T.{e.op}({self.expr(e.a)}, {self.expr(e.b)})"
+            prec = _PREC[e.op]
+            text = f"{self.expr(e.a, prec)} {e.op} {self.expr(e.b, prec + 1)}"
+            return f"({text})" if prec < parent_prec or (prec == 4 and parent_prec == 4) else text
+        if isinstance(e, Unary):
+            if e.op == "not":
+                text = f"not {self.expr(e.a, _PREC['not'])}"
+                return f"({text})" if _PREC["not"] < parent_prec else text
+            text = f"{e.op}{self.expr(e.a, _UNARY_PREC)}"
+            return f"({text})" if _UNARY_PREC < parent_prec else text
+        if isinstance(e, Select):
+            return f"T.if_then_else({self.expr(e.cond)}, {self.expr(e.true_value)}, {self.expr(e.false_value)})"
+        if isinstance(e, Cast):
+            return f"T.cast({self.expr(e.value)}, {e.dtype.name!r})"
+        if isinstance(e, Call):
+            args = ", ".join(self.expr(a) for a in e.args)
+            if e.name in MATH_INTRINSICS:
+                return f"T.{e.name}({args})"
+            return f"T.call({e.name!r}{', ' if args else ''}{args}) -> {e.dtype.name}" if parent_prec == 0 and e.dtype.name != "int32" \
+                else f"T.call({e.name!r}{', ' if args else ''}{args})"
+        return repr(e)
+
+    def region(self, r) -> str:
+        """`A[m0:e0, m1, ...]` for a BufferRegion (its buffer alone when it covers it all)."""
+        buf = r.buffer
+        full = all(is_const(rg.min, 0) and _same(rg.extent, s) for rg, s in zip(r.region, buf.shape))
+        if full:
+            return self.name(buf)
+        parts = []
+        for rg in r.region:
+            if is_const(rg.extent, 1):
+                parts.append(self.expr(rg.min))
+            else:
+                parts.append(f"{self.expr(rg.min)}:{self.expr(end(rg.min, rg.extent))}")
+        return f"{self.name(buf)}[{', '.join(parts)}]"
+
+
+def end(start, length) -> Expr:
+    """`start + length` with a constant length added to start's constant term, for printing
+    stops (`k * 32 + 96` and 32 give `k * 32 + 128`)."""
+    if isinstance(length, IntImm) and isinstance(start, Binary) and start.op == "+" and isinstance(start.b, IntImm):
+        return binary("+", start.a, start.b.value + length.value)
+    return binary("+", start, length)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, IntImm) and isinstance(b, IntImm):
+        return a.value == b.value
+    return a is b

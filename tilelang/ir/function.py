@@ -4,7 +4,9 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import Span
+from .printer import func_to_str
 from .stmt import Stmt
+from .structural import structural_hash
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -22,8 +24,6 @@ class PrimFunc:
     span: Span | None = dataclasses.field(default=None, compare=False)
 
     def __repr__(self) -> str:
-        from .printer import func_to_str
-
         return func_to_str(self)
 
     def script(self) -> str:
@@ -33,6 +33,4 @@ class PrimFunc:
         return dataclasses.replace(self, body=body, attrs={**self.attrs, **attrs})
 
     def structural_hash(self) -> str:
-        from .structural import structural_hash
-
         return structural_hash(self)

@@ -1,102 +1,17 @@
 """Readable text for IR, close to the TileLang a user wrote (`print(func)`)."""
 from __future__ import annotations
 
+import dataclasses
+
 from . import expr as E
-from . import stmt as S
-from . import tileop as TOP
-from .buffer import Buffer, BufferRegion
-
-# Python precedence, higher binds tighter.
-_PREC = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
-         "|": 5, "^": 6, "&": 7, "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "//": 10, "%": 10}
-_UNARY_PREC = 11
 
 
-class Namer:
-    """Unique printable names for vars and buffers (a repeated name gets a suffix)."""
+class Printer(E.ExprPrinter):
+    """Statements and functions; expressions, buffers and regions as `E.ExprPrinter` prints them."""
 
-    def __init__(self):
-        self.names: dict = {}
-        self.used: set = set()
-
-    def __call__(self, obj) -> str:
-        name = self.names.get(id(obj))
-        if name is None:
-            base = obj.name or "v"
-            name, n = base, 1
-            while name in self.used:
-                name, n = f"{base}_{n}", n + 1
-            self.used.add(name)
-            self.names[id(obj)] = name
-        return name
-
-
-class Printer:
-    def __init__(self, namer: Namer | None = None):
-        self.name = namer or Namer()
+    def __init__(self, namer: E.Namer | None = None):
+        super().__init__(namer)
         self.lines: list = []
-
-    # -- expressions -------------------------------------------------------------------
-    def expr(self, e, parent_prec: int = 0) -> str:
-        if isinstance(e, str):
-            return repr(e)
-        if isinstance(e, Buffer):
-            return self.name(e)
-        if isinstance(e, BufferRegion):
-            return self.region(e)
-        if not isinstance(e, E.Expr):
-            return repr(e)
-        if isinstance(e, E.IntImm):
-            if e.dtype.is_bool:
-                return str(bool(e.value))
-            return str(e.value) if e.dtype.name == "int32" else f"T.{e.dtype.name}({e.value})"
-        if isinstance(e, E.FloatImm):
-            text = repr(e.value) if e.value == e.value and abs(e.value) != float("inf") else f"float({str(e.value)!r})"
-            return text if e.dtype.name == "float32" else f"T.{e.dtype.name}({text})"
-        if isinstance(e, E.StringImm):
-            return repr(e.value)
-        if isinstance(e, E.Var):
-            return self.name(e)
-        if isinstance(e, E.BufferLoad):
-            return f"{self.name(e.buffer)}[{', '.join(self.expr(i) for i in e.indices)}]"
-        if isinstance(e, E.Binary):
-            if e.op in ("min", "max"):
-                return f"T.{e.op}({self.expr(e.a)}, {self.expr(e.b)})"
-            prec = _PREC[e.op]
-            text = f"{self.expr(e.a, prec)} {e.op} {self.expr(e.b, prec + 1)}"
-            return f"({text})" if prec < parent_prec or (prec == 4 and parent_prec == 4) else text
-        if isinstance(e, E.Unary):
-            if e.op == "not":
-                text = f"not {self.expr(e.a, _PREC['not'])}"
-                return f"({text})" if _PREC["not"] < parent_prec else text
-            text = f"{e.op}{self.expr(e.a, _UNARY_PREC)}"
-            return f"({text})" if _UNARY_PREC < parent_prec else text
-        if isinstance(e, E.Select):
-            return f"T.if_then_else({self.expr(e.cond)}, {self.expr(e.true_value)}, {self.expr(e.false_value)})"
-        if isinstance(e, E.Cast):
-            return f"T.cast({self.expr(e.value)}, {e.dtype.name!r})"
-        if isinstance(e, E.Call):
-            args = ", ".join(self.expr(a) for a in e.args)
-            if e.name in E.MATH_INTRINSICS:
-                return f"T.{e.name}({args})"
-            return f"T.call({e.name!r}{', ' if args else ''}{args}) -> {e.dtype.name}" if parent_prec == 0 and e.dtype.name != "int32" \
-                else f"T.call({e.name!r}{', ' if args else ''}{args})"
-        return repr(e)
-
-    def region(self, r: BufferRegion) -> str:
-        buf = r.buffer
-        full = all(E.is_const(rg.min, 0) and _same(rg.extent, s) for rg, s in zip(r.region, buf.shape))
-        if full:
-            return self.name(buf)
-        parts = []
-        for rg in r.region:
-            if E.is_const(rg.extent, 1):
-                parts.append(self.expr(rg.min))
-            else:
-                from ..arith import simplify
-
-                parts.append(f"{self.expr(rg.min)}:{self.expr(simplify(rg.min + rg.extent))}")
-        return f"{self.name(buf)}[{', '.join(parts)}]"
 
     # -- statements --------------------------------------------------------------------
     def emit(self, indent: int, text: str) -> None:
@@ -106,9 +21,7 @@ class Printer:
         method = getattr(self, "stmt_" + type(s).__name__, None)
         if method is not None:
             return method(s, indent)
-        if isinstance(s, TOP.TileOp) or type(s).__name__ in _TILE_FORMAT:
-            return self.emit(indent, self.tile_op(s))
-        self.emit(indent, f"<{type(s).__name__}>")
+        self.emit(indent, self.tile_op(s))
 
     def stmt_SeqStmt(self, s, indent):
         for x in s.stmts:
@@ -167,9 +80,7 @@ class Printer:
     def _range(self, s) -> str:
         if E.is_const(s.min, 0) and E.is_const(s.step, 1):
             return self.expr(s.extent)
-        from ..arith import simplify
-
-        stop = simplify(s.min + s.extent * s.step)
+        stop = E.end(s.min, s.extent * s.step)
         step = "" if E.is_const(s.step, 1) else f", {self.expr(s.step)}"
         return f"{self.expr(s.min)}, {self.expr(stop)}{step}"
 
@@ -185,7 +96,7 @@ class Printer:
             self.emit(indent + 1, self.allocation(b))
         self.stmt(s.body, indent + 1)
 
-    def allocation(self, b: Buffer) -> str:
+    def allocation(self, b) -> str:
         name = self.name(b)
         if b.memory_scope == "shared.barrier":
             counts = list(b.arrive_counts or ())
@@ -212,8 +123,6 @@ class Printer:
     def tile_op(self, s) -> str:
         fmt = _TILE_FORMAT.get(type(s).__name__)
         if fmt is None:
-            import dataclasses
-
             args = ", ".join(f"{f.name}={self.expr(getattr(s, f.name))}" for f in dataclasses.fields(s) if f.name != "span")
             return f"T.{type(s).__name__}({args})"
         return fmt(self, s)
@@ -222,21 +131,15 @@ class Printer:
     def func(self, f) -> str:
         params = []
         for p in f.params:
-            if isinstance(p, Buffer):
+            if isinstance(p, E.Var):
+                params.append(f"{self.name(p)}: T.{p.dtype.name}")
+            else:
                 shape = "(" + ", ".join(self.expr(x) for x in p.shape) + ("," if len(p.shape) == 1 else "") + ")"
                 params.append(f"{self.name(p)}: T.Tensor({shape}, {p.dtype.name!r})")
-            else:
-                params.append(f"{self.name(p)}: T.{p.dtype.name}")
         self.emit(0, "@T.prim_func")
         self.emit(0, f"def {f.name}({', '.join(params)}):")
         self.stmt(f.body, 1)
         return "\n".join(self.lines)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, E.IntImm) and isinstance(b, E.IntImm):
-        return a.value == b.value
-    return a is b
 
 
 def _kw(**kwargs) -> str:
@@ -257,10 +160,6 @@ _TILE_FORMAT = {
     "TmaCopy": lambda p, s: f"T.tma_copy({p.region(s.src)}, {p.region(s.dst)}, barrier={p.expr(s.barrier)})",
     "Print": lambda p, s: f"T.print({p.expr(s.value)}{', msg=' + repr(s.msg) if s.msg else ''})",
 }
-
-
-def expr_to_str(e) -> str:
-    return Printer().expr(e)
 
 
 def region_to_str(r) -> str:

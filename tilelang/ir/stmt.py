@@ -6,6 +6,7 @@ import math
 
 from ..errors import Span
 from . import expr as E
+from .printer import stmt_to_str
 
 _node = dataclasses.dataclass(frozen=True, eq=False, slots=True, repr=False)
 
@@ -15,8 +16,6 @@ class Stmt:
     span: Span | None = dataclasses.field(default=None, kw_only=True, compare=False)
 
     def __repr__(self) -> str:
-        from .printer import stmt_to_str
-
         return stmt_to_str(self)
 
 

@@ -11,6 +11,7 @@ import hashlib
 
 from .dtypes import DType
 from . import expr as E
+from .buffer import Buffer
 
 _FIELDS: dict = {}
 
@@ -38,15 +39,11 @@ class _Keyer:
         return (kind, n)
 
     def declare(self, obj):
-        from .buffer import Buffer
-
         if isinstance(obj, Buffer):
             return (self.key(obj.shape), obj.dtype.name, obj.memory_scope, obj.arrive_counts)
         return (obj.dtype.name,)
 
     def key(self, node):
-        from .buffer import Buffer
-
         if isinstance(node, E.Var):
             return self.ident(node, "var")
         if isinstance(node, Buffer):

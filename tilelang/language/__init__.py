@@ -4,13 +4,14 @@ Every name here builds IR while a kernel is traced; nothing runs on a device unt
 kernel is compiled and called.
 """
 from ..frontend.entry import prim_func, macro, Macro
-from ..ir.dtypes import (DType, bool_ as bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-                         float16, bfloat16, float32, float64, float8_e4m3, float8_e5m2, handle)
+from ..ir.dtypes import DType
 from ..ir.expr import Var
 from ..ir.function import PrimFunc
 from .allocate import alloc_shared, alloc_local, alloc_fragment, alloc_var, alloc_barrier
 from .builtin import *  # noqa: F401,F403
 from .builtin import print  # noqa: F401  (shadows the builtin on purpose: T.print)
+from .dtypes import (bool_ as bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64,  # noqa: A004
+                     float16, bfloat16, float32, float64, float8_e4m3, float8_e5m2, handle)
 from .kernel import (Kernel, get_thread_binding, get_thread_bindings, get_block_binding, get_block_bindings,
                      get_thread_extent, get_block_extent, ws, WarpSpecialize)
 from .loops import Parallel, Pipelined, serial, unroll, vectorized, thread_binding, grid

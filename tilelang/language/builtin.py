@@ -185,15 +185,11 @@ def get_lane_idx(warp_size=32):
 
 def get_warp_idx(warp_size=32):
     """This thread's warp within the block (threadIdx.x // warp_size)."""
-    from .kernel import get_thread_binding
-
     return get_thread_binding(0) // warp_size
 
 
 def get_warp_group_idx(warp_size=32, warps_per_group=4):
     """This thread's warp group (128 threads each by default)."""
-    from .kernel import get_thread_binding
-
     return get_thread_binding(0) // (warp_size * warps_per_group)
 
 

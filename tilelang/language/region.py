@@ -16,7 +16,10 @@ def as_operand(x, fn: str, what: str):
     """A BufferRegion, or a BufferLoad standing for a point whose box is not known yet."""
     if isinstance(x, Buffer):
         return BufferRegion.full(x)
-    if isinstance(x, (BufferRegion, E.BufferLoad)):
+    if isinstance(x, BufferRegion):
+        # slicing leaves `stop - start` as the expression builder folds it; simplify here
+        return BufferRegion(x.buffer, tuple(Range(r.min, simplify(r.extent)) for r in x.region))
+    if isinstance(x, E.BufferLoad):
         return x
     raise TileLangTypeError(f"{fn}: {what} must be a buffer, a region (A[i:j, ...]) or a point (A[i, j]), "
                             f"got {type(x).__name__} {x!r}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..utils.tensor import TensorSupplyType, compare_tensors, random_tensor, torch_assert_close  # noqa: F401
 from .bench import do_bench
 from ..ir import expr as E
-from ..ir.visitor import collect
+from ..ir.visitor import collect, substitute
 from ..arith import simplify
 
 __all__ = ["Profiler", "TensorSupplyType", "do_bench", "torch_assert_close"]
@@ -182,15 +182,11 @@ def _var_names(dim) -> list:
 
 def _evaluate_dim(dim, constraints: dict):
     """The value of a symbolic dimension given {var name: int}, or None if a var is missing."""
-    from ..ir import expr as E
-
     if isinstance(dim, E.Var):
         return int(constraints[dim.name]) if dim.name in constraints else None
     names = _var_names(dim)
     if any(n not in constraints for n in names):
         return None
-    from ..ir.visitor import collect, substitute
-
     mapping = {v: E.const(int(constraints[v.name]), v.dtype) for v in collect(dim, lambda n: isinstance(n, E.Var))}
     value = simplify(substitute(dim, mapping))
     return value.value if isinstance(value, E.IntImm) else None

@@ -104,8 +104,6 @@ def _split_div_mod(e, ranges):
 
 def _merge_div_mod(e):
     """In a sum, y // c * (k*c) + y % c * k -> y * k (also with >> and & for powers of two)."""
-    from ..arith.simplify import _Simplifier
-
     if not (isinstance(e, E.Binary) and e.op in ("+", "-")):
         return e
     simp = _Simplifier()

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import pathlib
 
 from ...ir import stmt as S
 from ...ir.visitor import collect
 from .cache import cache_key, get_or_build
 from .codegen import generate
-from .pipeline import lower
+from .pipeline import dump_requested, lower
 from .runtime import CudaArtifact, LaunchPlan, ParamSpec
-from .toolchain import build_cuda, detect_arch
+from .toolchain import build_cuda, detect_arch, ptxas_options
 
 
 def resolve_arch(target) -> str:
@@ -34,7 +33,7 @@ def build(func, target, options: dict | None = None):
     key_options = {"pass_configs": sorted((str(k), repr(v)) for k, v in configs.items()),
                    "compile_flags": repr(options.get("compile_flags")), "compiler": compiler_fingerprint()}
     key = cache_key(func.structural_hash(), arch, options=key_options)
-    if _dump_requested(options):
+    if dump_requested(options):  # the IR is written while lowering, so a cached kernel would skip it
         return _build(func, arch, options)
     return get_or_build(key, lambda: _build(func, arch, options))
 
@@ -52,17 +51,11 @@ def compiler_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _dump_requested(options) -> bool:
-    configs = options.get("pass_configs") or {}
-    return bool(options.get("verbose") or os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.enable_dump_ir")
-                or configs.get("tl.dump_ir_dir"))
-
-
 def lower_to_source(func, target, options: dict | None = None):
     """(CUDA source, codegen signature, lowered PrimFunc, lowering context)."""
     arch = resolve_arch(target)
     lowered, ctx = lower(func, arch, options or {})
-    source, signature = generate(lowered, arch)
+    source, signature = generate(lowered)
     return source, signature, lowered, ctx
 
 
@@ -71,7 +64,10 @@ def _build(func, arch, options):
     flags = options.get("compile_flags") or ()
     if isinstance(flags, str):
         flags = flags.split()
-    result = build_cuda(source, arch, options=tuple(flags), name=signature.name)
+    configs = options.get("pass_configs") or {}
+    result = build_cuda(source, arch, options=(*ptxas_options(configs), *flags), name=signature.name)
+    if configs.get("tl.enable_ptxas_verbose_output"):
+        print(result.log)
     vector_access = "reinterpret_cast<uint" in source or "cp_async" in source
     index = {id(p): n for n, p in enumerate(func.params)}
     lowered_index = {id(p): n for n, p in enumerate(lowered.params)}

@@ -13,7 +13,7 @@ from ...errors import CompileError
 from ...ir import expr as E
 from ...ir import stmt as S
 from ...ir.buffer import Buffer
-from ...ir.printer import Namer
+from ...ir.expr import Namer
 from ...ir.visitor import collect
 from ...arith import simplify
 from ...transform.simplify import _merge_div_mod
@@ -85,9 +85,8 @@ class KernelSignature:
 
 
 class CodeGen:
-    def __init__(self, func, arch: str = "sm_80"):
+    def __init__(self, func):
         self.func = func
-        self.arch = arch
         self.name = Namer()
         self.lines: list = []
         self.scalars: set = set()  # local.var buffers printed as scalars
@@ -212,7 +211,7 @@ class CodeGen:
 
     def stmt_BufferStore(self, s, indent):
         self.mark(s, indent)
-        self.emit(indent, f"{self.access(s.buffer, s.indices)} = {self.expr_as(s.value, s.buffer.dtype)};")
+        self.emit(indent, f"{self.access(s.buffer, s.indices)} = {self.expr(s.value)};")
 
     def stmt_IfThenElse(self, s, indent):
         self.mark(s, indent)
@@ -356,10 +355,6 @@ class CodeGen:
             idx = indices[0]
         return f"{name}[{self.expr(idx)}]"
 
-    def expr_as(self, e, dtype) -> str:
-        """`e` converted to dtype where C++ would not do it implicitly without a warning."""
-        return self.expr(e)
-
     def expr(self, e, parent: int = 0) -> str:
         method = getattr(self, "expr_" + type(e).__name__)
         return method(e, parent)
@@ -453,7 +448,7 @@ class CodeGen:
         return f"({op}{self.expr(e.a, 11)})" if parent else f"{op}{self.expr(e.a, 11)}"
 
     def expr_Select(self, e, parent):
-        return f"({self.expr(e.cond, 1)} ? {self.expr_as(e.true_value, e.dtype)} : {self.expr_as(e.false_value, e.dtype)})"
+        return f"({self.expr(e.cond, 1)} ? {self.expr(e.true_value)} : {self.expr(e.false_value)})"
 
     def expr_Cast(self, e, parent):
         return f"(({ctype(e.dtype)})({self.expr(e.value)}))"
@@ -558,6 +553,6 @@ def _find_launch(body) -> S.KernelLaunch:
     return found[0]
 
 
-def generate(func, arch: str = "sm_80") -> tuple[str, KernelSignature]:
+def generate(func) -> tuple[str, KernelSignature]:
     """CUDA C++ source for a lowered PrimFunc, and its parameter list."""
-    return CodeGen(func, arch).generate()
+    return CodeGen(func).generate()

@@ -3,11 +3,16 @@
 Each pass is `fn(func, ctx) -> func` (ctx: a LowerContext, which is a transform.PassContext).
 Target-neutral passes come from tilelang/transform, the rest from this backend.
 
+Pass configs that switch a capability off (tl.disable_wgmma, tl.disable_tma_lower) do it in
+the TargetDescription the passes get, so no lowering reads those flags.
+
 With options["verbose"], TILELANG_DUMP_IR=<folder> or pass config tl.enable_dump_ir /
-tl.dump_ir_dir, the IR after each pass is written to <folder>/NN_<pass>.txt.
+tl.dump_ir_dir, the IR after each pass is written to <folder>/NN_<pass>.txt (the only place
+IR is dumped).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 
@@ -15,6 +20,7 @@ from ...ir import expr as E
 from ...ir.buffer import Buffer
 from ...ir.function import PrimFunc
 from ...ir.visitor import collect
+from ...target import TargetDescription
 from ...transform.layout_inference import layout_inference
 from ...transform.plan_shared_memory import plan_shared_memory
 from ...transform.simplify import simplify
@@ -49,20 +55,35 @@ def size_vars(func: PrimFunc) -> tuple:
     return tuple(out)
 
 
+# pass config -> the TargetDescription capability it turns off
+CAPABILITY_SWITCHES = {"tl.disable_wgmma": "warpgroup_mma", "tl.disable_tma_lower": "bulk_copy"}
+
+
+def target_for(arch: str, configs: dict) -> TargetDescription:
+    """`describe(arch)` less the capabilities the pass configs switch off."""
+    off = {field: False for key, field in CAPABILITY_SWITCHES.items() if configs.get(key)}
+    return dataclasses.replace(describe(arch), **off)
+
+
+def dump_requested(options: dict) -> bool:
+    configs = options.get("pass_configs") or {}
+    return bool(os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.dump_ir_dir") or options.get("verbose")
+                or configs.get("tl.enable_dump_ir"))
+
+
 def dump_folder(options: dict) -> str | None:
     """Where the IR after each pass goes, or None (no dump asked for)."""
+    if not dump_requested(options):
+        return None
     configs = options.get("pass_configs") or {}
-    folder = os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.dump_ir_dir")
-    if folder is None and (options.get("verbose") or configs.get("tl.enable_dump_ir")):
-        folder = tempfile.mkdtemp(prefix="tilelang-ir-")
-    return folder
+    return os.environ.get("TILELANG_DUMP_IR") or configs.get("tl.dump_ir_dir") or tempfile.mkdtemp(prefix="tilelang-ir-")
 
 
 def lower(func: PrimFunc, arch: str, options: dict | None = None) -> tuple[PrimFunc, LowerContext]:
     """Run every pass for `arch`; returns the lowered PrimFunc and the context (layouts, TMA descriptors)."""
     options = options or {}
     configs = dict(options.get("pass_configs") or {})
-    ctx = LowerContext(target=describe(arch), pass_configs=configs)
+    ctx = LowerContext(target=target_for(arch, configs), pass_configs=configs)
     fast = bool(configs.get("tl.enable_fast_math")) and not configs.get("tl.disable_fast_math")
     func = func.with_body(func.body, size_vars=size_vars(func), fast_math=fast)
     folder = dump_folder(options)

@@ -18,7 +18,7 @@ from tilelang.errors import ArgumentError, DeviceRuntimeError
 from . import driver
 from . import tma
 from tilelang.ir import expr as E
-from tilelang.ir.visitor import collect
+from tilelang.ir.visitor import collect, substitute
 from tilelang.arith import simplify
 
 PARAM_KINDS = ("tensor", "scalar", "tma_desc", "size")
@@ -171,9 +171,6 @@ class _GridEvaluator:
         return grid
 
     def _evaluate(self, values: tuple) -> tuple:
-        from tilelang.ir import expr as E
-        from tilelang.ir.visitor import collect, substitute
-
         bound = dict(zip(self.names, values))
         grid = []
         for axis, g in enumerate(self.plan.grid):

@@ -127,6 +127,19 @@ def nvcc_path() -> str | None:
     return None
 
 
+def ptxas_options(pass_configs: dict) -> tuple:
+    """Compiler options for the pass configs that reach ptxas (NVRTC and nvcc spell them alike)."""
+    opts = []
+    if pass_configs.get("tl.enable_ptxas_verbose_output"):
+        opts.append("--ptxas-options=-v")
+    level = pass_configs.get("tl.ptxas_register_usage_level")
+    if level is not None:
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 10:
+            raise ValueError(f"pass config tl.ptxas_register_usage_level must be an int in 0..10, got {level!r}")
+        opts.append(f"--ptxas-options=--register-usage-level={level}")
+    return tuple(opts)
+
+
 def build_cuda(source: str, arch: str, *, options=(), name: str = "kernel", compiler: str | None = None) -> BuildResult:
     """Compile `source` for `arch` to a cubin. compiler: 'nvrtc', 'nvcc' or None (NVRTC when it loads)."""
     compute_capability(arch)
@@ -150,11 +163,6 @@ def build_cuda(source: str, arch: str, *, options=(), name: str = "kernel", comp
     if not ok:
         raise _build_error(source, arch, label, log, name)
     return BuildResult(cubin=cubin, arch=arch, compiler=label, seconds=seconds, log=log.strip())
-
-
-def compile_cuda(source: str, arch: str, *, options=(), name: str = "kernel") -> bytes:
-    """Compile `source` for `arch` ('sm_80', 'sm_90a') to cubin bytes; raises CudaBuildError."""
-    return build_cuda(source, arch, options=options, name=name).cubin
 
 
 def _compile_nvrtc(source: str, arch: str, opts: list[str], name: str) -> tuple[bool, bytes, str]:

@@ -64,8 +64,7 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
 
     src, dst = op.src, op.dst
     plain = lower_copy(TOP.Copy(src, dst, span=op.span), ctx)
-    if (not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != "global"
-            or ctx.pass_configs.get("tl.disable_tma_lower")):
+    if not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != "global":
         return plain
     layout = ctx.layout(dst.buffer)
     box = []
