@@ -15,8 +15,7 @@ from ...ir import stmt as S
 from ...ir.buffer import Buffer
 from ...ir.printer import Namer
 from ...ir.visitor import collect
-from ...arith import simplify
-from ...transform.simplify import _merge_div_mod
+from ...arith import merge_div_mod, simplify
 from ...arith.bounds import bounds
 from ...ir.visitor import substitute
 from ...arith.divisibility import divisible
@@ -541,7 +540,7 @@ def _row_major(buffer, indices):
     flat = None
     for i, s in zip(indices, buffer.shape):
         flat = i if flat is None else flat * s + i
-    return _merge_div_mod(simplify(flat))  # y // c * c + y % c (a tile walked flat) -> y
+    return merge_div_mod(simplify(flat))  # y // c * c + y % c (a tile walked flat) -> y
 
 
 def _scalar_kind(dtype) -> str:

@@ -21,7 +21,6 @@ from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_lo
 from .parallel import lower_iterations
 from .registry import lowering
 from ....ir.visitor import substitute
-from ....arith.simplify import _Simplifier
 
 
 def box_dims(src, dst):

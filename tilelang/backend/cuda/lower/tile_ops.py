@@ -14,7 +14,7 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.function import PrimFunc
 from ....ir.visitor import Mutator
-from ....arith.simplify import _Simplifier
+from ....arith import linear_form
 from ....ir.visitor import substitute
 from . import copy, fill, gemm, printing, reduce, tma  # noqa: F401  (each registers its lowerings)
 from .atomic import lower_scalar_atomic
@@ -177,12 +177,10 @@ def _range_facts(cond) -> dict:
         return out
     if not (isinstance(cond, E.Binary) and cond.op in ("<", "<=", ">", ">=") and isinstance(cond.b, E.IntImm)):
         return out
-    simp = _Simplifier()
-    terms, const = simp.linear(cond.a)
+    terms, const = linear_form(cond.a)
     if len(terms) != 1:
         return out
-    (key, coeff), = terms.items()
-    var = simp.atoms[key]
+    (var, coeff), = terms
     if not isinstance(var, E.Var) or coeff != 1:
         return out
     bound = cond.b.value - const
