@@ -4,7 +4,7 @@ Before/after: any IR; the meaning is unchanged.
 """
 from __future__ import annotations
 
-from ..arith import merge_div_mod, simplify as simplify_expr, split_div_mod
+from ..arith import VarRanges, merge_div_mod, simplify as simplify_expr, split_div_mod
 from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.function import PrimFunc
@@ -16,11 +16,10 @@ class _Simplify(Mutator):
     the split exact: (c*q + r) // c -> q and % c -> r for 0 <= r < c, and y // c * c + y % c -> y."""
 
     def __init__(self):
-        self.ranges = {}
+        self.ranges = VarRanges()
 
     def visit_KernelLaunch(self, k):
-        for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
-            self.ranges[v] = (0, int(n) - 1) if isinstance(n, (int, E.IntImm)) else (0, None)
+        self.ranges.enter_launch(k)
         return self.generic_visit(k)
 
     def visit_Binary(self, e):
@@ -37,12 +36,12 @@ class _Simplify(Mutator):
         return s
 
     def visit_For(self, s):
+        # constant loops only (codegen binds every loop): the others would change the code we emit
         static = isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1)
-        if static:
-            self.ranges[s.var] = (s.min.value, s.min.value + s.extent.value - 1)
-        s = self.generic_visit(s)
-        if static:
-            self.ranges.pop(s.var, None)
+        with self.ranges.scope():
+            if static:
+                self.ranges.enter_loop(s)
+            s = self.generic_visit(s)
         if isinstance(s.extent, E.IntImm) and s.extent.value <= 0:
             return S.SeqStmt(())
         return s

@@ -39,7 +39,7 @@ def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
     for v, (_, _, e) in zip(vars_, dims):
         if not isinstance(e, E.IntImm):
             raise CompileError("a tile atomic needs a static box")
-        ctx.ranges[v] = (0, e.value - 1)
+        ctx.ranges.bind(v, 0, e.value - 1)
     body = _atomic(ctx, op.op, dst.buffer, didx, E.BufferLoad(src.buffer.dtype, src.buffer, tuple(sidx)), op.span)
     if dst.buffer.memory_scope == "global":
         cond = in_bounds(dst.buffer, didx, ctx.ranges)

@@ -16,7 +16,7 @@ from ....ir import stmt as S
 from ....ir.buffer import Buffer
 from ....ir.dtypes import int32
 from ....transform.context import PassContext
-from ....arith import simplify
+from ....arith import VarRanges, simplify
 from ....ir.dtypes import handle
 from ....ir.dtypes import int32 as i32
 
@@ -32,7 +32,7 @@ class LowerContext(PassContext):
     lowered: dict = dataclasses.field(default_factory=dict)   # user Buffer -> lowered Buffer
     new_allocations: list = dataclasses.field(default_factory=list)
     tma_descriptors: list = dataclasses.field(default_factory=list)
-    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (arith/bounds.py)
+    ranges: VarRanges = dataclasses.field(default_factory=VarRanges)  # vars in scope (bound proofs)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
 
     @property

@@ -15,7 +15,6 @@ from ....errors import CompileError
 from ....ir import expr as E
 from ....ir import stmt as S
 from ....ir import tileop as TOP
-from ....arith.bounds import upper
 from ....arith.divisibility import divisible
 from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
 from .parallel import lower_iterations
@@ -61,7 +60,7 @@ def in_bounds(buffer, indices, ranges):
 
 
 def _provably_below(i, s, ranges) -> bool:
-    hi = upper(simplify(i), ranges)
+    hi = ranges.upper(simplify(i))
     return hi is not None and isinstance(s, E.IntImm) and hi < s.value
 
 
@@ -110,7 +109,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
     nonunit = [d for d, s in enumerate(shape) if s != 1]
     mapping = dict(zip([box_vars[k] for k in range(len(dims))], [loop_vars[d] for d in nonunit]))
     for v, n in zip(loop_vars, shape):
-        ctx.ranges[v] = (0, n - 1)
+        ctx.ranges.bind(v, 0, n - 1)
     src_idx = [E.convert(x) for x in region_index(op.src, [a for a, _, _ in dims], [mapping[v] for v in box_vars])]
     dst_idx = [E.convert(x) for x in region_index(op.dst, [b for _, b, _ in dims], [mapping[v] for v in box_vars])]
     other = op.src if frag_region is op.dst else op.dst
@@ -121,7 +120,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
         body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
         out = lower_iterations(loop_vars, [E.const(s) for s in shape], body, ctx, frag, span=op.span)
     for v in loop_vars:
-        ctx.ranges.pop(v, None)
+        ctx.ranges.forget(v)
     return out
 
 
@@ -194,8 +193,8 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
         body = S.BufferStore(buf, flat, E.cast(value, op.dst.dtype))
         zero = None
     for v, n in zip(loop_vars, frag.shape):
-        ctx.ranges.pop(v, None)
-    ctx.ranges[ro] = (0, frag.num_registers // w - 1)
+        ctx.ranges.forget(v)
+    ctx.ranges.bind(ro, 0, frag.num_registers // w - 1)
     cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body, annotations=aligned_vector())
     if cond is not None:
@@ -278,7 +277,7 @@ def _copy_threads(op, dims, ctx):
         box_idx.append(rest % e if k else rest)
         rest = rest // e
     box_idx = [simplify(x) for x in reversed(box_idx)]
-    ctx.ranges[it] = (0, -(-chunks // threads) - 1)
+    ctx.ranges.bind(it, 0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
     load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
@@ -317,7 +316,7 @@ def _copy_threads(op, dims, ctx):
         inner = S.IfThenElse(ctx.thread < chunks, inner)
     out = (S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner, annotations=lowered_loop())
            if chunks > threads else inner)
-    ctx.ranges.pop(it, None)
+    ctx.ranges.forget(it)
     return out
 
 

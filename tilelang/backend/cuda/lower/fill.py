@@ -47,7 +47,7 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
         return body
     if buf.memory_scope == "global":
         for v, e in zip(vars_, extents):
-            ctx.ranges[v] = (0, e.value - 1)
+            ctx.ranges.bind(v, 0, e.value - 1)
         cond = in_bounds(buf, idx, ctx.ranges)
         if cond is not None:
             store = S.IfThenElse(cond, store, span=op.span)
