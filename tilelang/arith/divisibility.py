@@ -22,3 +22,11 @@ def divisible(e, v: int) -> bool:
         return False
     return True
 
+
+def vector_width(widest: int, multiples) -> int:
+    """The widest vector, halving from `widest` (a power of two), that divides every one of
+    `multiples` (ints or expressions: extents, row lengths, offsets of the first element)."""
+    w = widest
+    while w > 1 and not all(divisible(m, w) for m in multiples):
+        w //= 2
+    return max(w, 1)

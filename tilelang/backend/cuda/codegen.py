@@ -17,7 +17,7 @@ from ...ir.printer import Namer
 from ...ir.visitor import collect
 from ...arith import VarRanges, merge_div_mod, simplify
 from ...ir.visitor import substitute
-from ...arith.divisibility import divisible
+from ...arith.divisibility import vector_width
 from .intrinsics import spelled as intrinsic_text
 
 CTYPES = {
@@ -329,8 +329,7 @@ class CodeGen:
         multiple of n elements (lowerings mark the loops whose alignment they proved)."""
         if self.vector_aligned:
             return True
-
-        return divisible(start, n) and all(divisible(s, n) for s in buffer.shape[-1:])
+        return vector_width(n, (start, *buffer.shape[-1:])) == n
 
     # -- expressions ---------------------------------------------------------------------------
     def access(self, buffer, indices) -> str:

@@ -48,6 +48,12 @@ class LowerContext(PassContext):
         buffers = getattr(self.layout_map, "buffers", None) or {}
         return buffers.get(buffer)
 
+    def row_width(self, buffer: Buffer):
+        """Last-dim elements that stay consecutive in `buffer`'s storage (vector accesses must
+        not cross it): the run its shared Layout keeps contiguous, else a row of the buffer."""
+        layout = self.layout(buffer) if buffer.memory_scope in SHARED_SCOPES else None
+        return layout.contiguous_width() if layout is not None else buffer.shape[-1]
+
     def fragment(self, buffer: Buffer):
         frag = self.layout(buffer)
         if frag is None:

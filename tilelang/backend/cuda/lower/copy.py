@@ -15,7 +15,7 @@ from ....errors import CompileError
 from ....ir import expr as E
 from ....ir import stmt as S
 from ....ir import tileop as TOP
-from ....arith.divisibility import divisible
+from ....arith.divisibility import vector_width
 from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
 from .parallel import lower_iterations
 from .registry import lowering
@@ -159,16 +159,8 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
     last_other = dims[-1][0] if frag_is_dst else dims[-1][1]
     if last_other != len(buf.shape) - 1 or frag.shape[-1] == 1:
         return 1
-    w = frag.vector_width()
-    w = min(w, 16 // max(buf.dtype.bytes, 1))
-    if buf.memory_scope == "global":
-        while w > 1 and not (divisible(buf.shape[-1], w) and divisible(other.mins[-1], w)):
-            w //= 2
-    else:
-        layout = ctx.layout(buf)
-        cw = layout.contiguous_width() if layout is not None else _static(buf.shape[-1]) or 1
-        while w > 1 and (cw % w or not divisible(other.mins[-1], w)):
-            w //= 2
+    w = min(frag.vector_width(), 16 // max(buf.dtype.bytes, 1))
+    w = vector_width(w, (ctx.row_width(buf), other.mins[-1]))
     return w if frag.num_registers % max(w, 1) == 0 else 1
 
 
@@ -238,25 +230,8 @@ def _vector_width(op, dims, ctx) -> int:
     if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
     bytes_ = max(src.dtype.bytes, dst.dtype.bytes)
-    v = 16 // bytes_ if bytes_ <= 16 else 1
-    while v > 1 and n % v:
-        v //= 2
-    for region in (src, dst):
-        buf = region.buffer
-        if buf.memory_scope in SHARED_SCOPES:
-            layout = ctx.layout(buf)
-            if layout is not None:
-                while v > 1 and layout.contiguous_width() % v:
-                    v //= 2
-            else:
-                while v > 1 and _static(buf.shape[-1]) is not None and _static(buf.shape[-1]) % v:
-                    v //= 2
-        if buf.memory_scope == "global":
-            while v > 1 and not divisible(buf.shape[-1], v):
-                v //= 2
-        while v > 1 and not divisible(region.mins[-1], v):
-            v //= 2
-    return max(v, 1)
+    rows = [ctx.row_width(r.buffer) for r in (src, dst) if r.buffer.memory_scope in ("global",) + SHARED_SCOPES]
+    return vector_width(16 // bytes_ if bytes_ <= 16 else 1, (n, *rows, src.mins[-1], dst.mins[-1]))
 
 
 def _copy_threads(op, dims, ctx):

@@ -17,7 +17,7 @@ from ....ir.visitor import Mutator, substitute
 from .context import aligned_vector, lowered_loop
 from ....arith import simplify
 from ....ir.visitor import collect
-from ....arith.divisibility import divisible
+from ....arith.divisibility import vector_width
 from ....ir.structural import structural_key
 
 
@@ -156,6 +156,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
     w = frag.vector_width()
     if w < 2 or frag.num_registers % w:
         return 1
+    multiples = []  # every one a multiple of the width: vector starts, bounds, contiguous rows
     if guard is not None:
         # `base + last < bound` (and conjunctions of such, or conditions without the last var):
         # true for all of an aligned vector or for none of it when base and bound are multiples of w
@@ -165,8 +166,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
             base = _unit_base(c.a, vars_[-1]) if isinstance(c, E.Binary) and c.op == "<" else None
             if base is None or _uses(c.b, vars_[-1]):
                 return 1
-            while w > 1 and not (divisible(base, w) and divisible(c.b, w)):
-                w //= 2
+            multiples += [base, c.b]
 
     last = vars_[-1]
     accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
@@ -188,14 +188,8 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
         base = _unit_base(idx[-1], last)
         if base is None:
             return 1
-        if scope == "global":
-            row = buf.shape[-1]
-        else:
-            layout = ctx.layout(buf)
-            row = E.const(layout.contiguous_width()) if layout is not None else buf.shape[-1]
-        while w > 1 and not (divisible(base, w) and divisible(row, w)):
-            w //= 2
-    return w
+        multiples += [base, ctx.row_width(buf)]
+    return vector_width(w, multiples)
 
 
 def _conjuncts(cond) -> list:
