@@ -7,7 +7,8 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import address_of
 from .copy import box_dims, in_bounds, region_index
-from .parallel import Striped, lower_iterations
+from ....layout import Striped
+from .parallel import lower_iterations
 from .registry import lowering
 
 

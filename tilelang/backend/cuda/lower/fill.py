@@ -11,7 +11,8 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import lowered_loop
 from .copy import in_bounds, region_index
-from .parallel import Striped, lower_iterations
+from ....layout import Striped
+from .parallel import lower_iterations
 from .registry import lowering
 
 

@@ -18,40 +18,8 @@ from .context import aligned_vector, lowered_loop
 from ....arith import simplify
 from ....ir.visitor import collect
 from ....arith.divisibility import vector_width
+from ....layout import Striped
 from ....ir.structural import structural_key
-
-
-class Striped:
-    """Fallback loop plan when no fragment decides: flat iteration f runs on thread f % T.
-    Extents may be symbolic (T.dynamic): then the register count is an expression too."""
-
-    def __init__(self, shape, num_threads: int):
-        self.shape = tuple(int(s) if isinstance(s, (int, E.IntImm)) else s for s in shape)
-        self.static = all(isinstance(s, int) for s in self.shape)
-        total = 1
-        for s in self.shape:
-            total = total * s
-        self.total = total if self.static else _simplify(total)
-        self.num_threads = num_threads
-        self.num_registers = -(-total // num_threads) if self.static else _simplify((total + num_threads - 1) // num_threads)
-        self.replicate = 1
-
-    def logical(self, thread, register):
-        flat = register * self.num_threads + thread
-        out = []
-        for n, s in enumerate(reversed(self.shape)):
-            last = n == len(self.shape) - 1  # the outermost index needs no modulo: flat < total
-            out.append(flat if last else flat % s)
-            flat = flat // s
-        return tuple(reversed(out))
-
-    def covers_exactly(self) -> bool:
-        return self.static and self.total % self.num_threads == 0
-
-
-def _simplify(e):
-
-    return simplify(e)
 
 
 def parallel_nest(loop: S.For):
@@ -125,8 +93,7 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
     else:
         out = substitute(body, {**mapping})
         if isinstance(frag, Striped) and not frag.covers_exactly():
-            flat = reg * frag.num_threads + ctx.thread
-            out = S.IfThenElse(flat < frag.total, out, span=span)
+            out = S.IfThenElse(frag.covers(ctx.thread, reg), out, span=span)
         if isinstance(num_registers, E.Expr):  # symbolic extents: a strided loop
             out = S.For(reg, E.const(0), num_registers, "serial", out, annotations=lowered_loop(), span=span)
         elif num_registers == 1:
