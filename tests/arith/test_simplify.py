@@ -1,7 +1,7 @@
 """Integer index simplification: canonical sums and exact floor division / modulo folding."""
 import itertools
 
-from tilelang.arith import simplify
+from tilelang.arith import merge_div_mod, simplify, split_div_mod
 from tilelang.ir import dtypes
 from tilelang.ir import expr as E
 from tilelang.ir.visitor import substitute
@@ -38,3 +38,14 @@ def test_folding_is_exact_for_floor_semantics_including_negatives():
         for t, kk in itertools.product(range(0, 12, 5), range(-3, 4, 3)):
             x = t * a * d + kk * 3 + c
             assert value(s, tx=t, k=kk) == (x // d if op == "//" else x % d), (e, s, t, kk)
+
+
+def test_div_mod_pairs_merge_and_bounded_remainders_split():
+    tx, r = E.Var(dtypes.int32, "tx"), E.Var(dtypes.int32, "r")
+    ranges = {tx: (0, 127), r: (0, 3)}
+    x = tx * 8 + r
+    assert repr(merge_div_mod(x // 32 * 32 + x % 32)) == "tx * 8 + r"
+    assert repr(split_div_mod((r * 4 + 2) >> 2, ranges)) == "r"
+    assert repr(split_div_mod((r * 4 + 2) & 3, ranges)) == "2"
+    assert repr(split_div_mod(tx % 128, ranges)) == "tx"
+    assert repr(split_div_mod(tx % 64, ranges)) == "tx % 64"  # not provable: unchanged

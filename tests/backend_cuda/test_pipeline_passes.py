@@ -213,21 +213,6 @@ def test_an_async_prefetch_waits_for_earlier_readers_but_leaves_nothing_pending(
     assert loop.count("T.__syncthreads()") == 1
 
 
-def test_final_simplify_folds_div_mod_pairs_and_bounded_remainders():
-    from tilelang.ir import expr as E
-    from tilelang.ir.dtypes import int32
-    from tilelang.transform.simplify import _merge_div_mod, _split_div_mod
-
-    tx, r = E.Var(int32, "tx"), E.Var(int32, "r")
-    ranges = {tx: (0, 127), r: (0, 3)}
-    x = tx * 8 + r
-    assert repr(_merge_div_mod(x // 32 * 32 + x % 32)) == "tx * 8 + r"
-    assert repr(_split_div_mod((r * 4 + 2) >> 2, ranges)) == "r"
-    assert repr(_split_div_mod((r * 4 + 2) & 3, ranges)) == "2"
-    assert repr(_split_div_mod(tx % 128, ranges)) == "tx"
-    assert repr(_split_div_mod(tx % 64, ranges)) == "tx % 64"  # not provable: unchanged
-
-
 @T.prim_func
 def split_gemm(A: T.Tensor((64, 256), "float16"), B: T.Tensor((256, 64), "float16"), C: T.Tensor((64, 64), "float32")):
     with T.Kernel(1, threads=128) as bx:

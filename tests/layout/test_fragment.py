@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tilelang.errors import TileLangValueError
-from tilelang.layout import Fragment, line_plan, parallel_plan, replicated_rows
+from tilelang.layout import Fragment, line_plan, parallel_plan, replicated_rows, with_unit_dim
 
 from .evaluate import evaluate, int_vars
 
@@ -192,3 +192,12 @@ def test_reference_style_constructors():
     assert rep.thread(2, rep=3) == 11 and rep.replicate == 4
     with pytest.raises(TileLangValueError, match="forward_thread_fn"):
         Fragment((8,))
+
+
+def test_with_unit_dim_keeps_threads_and_registers():
+    src = parallel_plan((16, 8), 32, 2)
+    dst = with_unit_dim(src, 1)
+    assert dst.shape == (16, 1, 8) and dst.num_registers == src.num_registers
+    for i, j in itertools.product(range(16), range(8)):
+        assert (dst.thread(i, 0, j), dst.register(i, 0, j)) == (src.thread(i, j), src.register(i, j))
+    check_round_trip(dst)

@@ -2,12 +2,14 @@
 
 Integer sums are rewritten as `sum(coeff * atom) + const` with atoms ordered by first
 appearance, so `(by + 1) * 64 - by * 64` becomes `64`. Non-linear parts (division,
-modulo, calls, loads) are simplified inside and kept as atoms.
+modulo, calls, loads) are simplified inside and kept as atoms. `linear_form` gives that sum;
+`split_div_mod` (given var ranges) and `merge_div_mod` fold division / modulo pairs.
 """
 from __future__ import annotations
 
 from ..ir import expr as E
 from ..ir.structural import structural_key
+from .bounds import bounds
 
 
 def simplify(e):
@@ -15,6 +17,13 @@ def simplify(e):
     if not isinstance(e, E.Expr):
         return e
     return _Simplifier().run(e)
+
+
+def linear_form(e) -> tuple:
+    """`e` as sum(coeff * atom) + const: (((atom, coeff), ...) in order of first appearance, const)."""
+    simp = _Simplifier()
+    terms, const = simp.linear(e)
+    return tuple((simp.atoms[k], v) for k, v in terms.items()), const
 
 
 class _Simplifier:
@@ -134,3 +143,70 @@ def _div_mod_linear(op, a, d, simp):
     if E.is_const(outer, 0):
         return inner
     return simp.run(E.binary("+", outer, inner))
+
+
+def _divisor(e):
+    """(c, quotient?) for `a // c`, `a >> k` (c = 2^k), `a % c`, `a & (c - 1)` with c a positive constant."""
+    if not (isinstance(e, E.Binary) and isinstance(e.b, E.IntImm)):
+        return None
+    b = e.b.value
+    if e.op == "//" and b > 0:
+        return b, True
+    if e.op == ">>" and 0 <= b < 31:
+        return 1 << b, True
+    if e.op == "%" and b > 0:
+        return b, False
+    if e.op == "&" and b >= 0 and (b + 1) & b == 0:
+        return b + 1, False
+    return None
+
+
+def split_div_mod(e, ranges):
+    """(c*q + r) // c -> q, % c -> r (also >> and & for powers of two), when `ranges` (Var ->
+    (lo, hi): a dict or arith.ranges.VarRanges) put r in [0, c)."""
+    div = _divisor(e)
+    if div is None or not e.a.dtype.is_int:
+        return e
+    c, quotient = div
+    simp = _Simplifier()
+    terms, const = simp.linear(e.a)
+    q_terms = {k: v // c for k, v in terms.items() if v % c == 0}
+    r_terms = {k: v for k, v in terms.items() if v % c}
+    if not q_terms and const // c == 0 and not quotient:
+        rest = e.a
+    else:
+        rest = simp.rebuild(r_terms, const % c, e.a.dtype)
+    lo, hi = bounds(rest, ranges)
+    if lo is None or hi is None or lo < 0 or hi >= c:
+        return e
+    if quotient:
+        return simp.rebuild(q_terms, const // c, e.dtype)
+    return rest if rest.dtype == e.dtype else E.cast(rest, e.dtype)
+
+
+def merge_div_mod(e):
+    """In a sum, y // c * (k*c) + y % c * k -> y * k (also with >> and & for powers of two)."""
+    if not (isinstance(e, E.Binary) and e.op in ("+", "-")):
+        return e
+    simp = _Simplifier()
+    terms, const = simp.linear(e)
+    parts = {}
+    for key, coeff in terms.items():
+        atom = simp.atoms[key]
+        div = _divisor(atom)
+        if div is not None:
+            parts.setdefault((structural_key(atom.a), div[0]), {})[div[1]] = (key, coeff, atom.a)
+    changed = False
+    for (_, c), both in parts.items():
+        if True in both and False in both:
+            (qk, qc, y), (rk, rc, _) = both[True], both[False]
+            if qc == rc * c and qk in terms and rk in terms:
+                del terms[qk], terms[rk]
+                y_terms, y_const = simp.linear(y)
+                for k2, v2 in y_terms.items():
+                    terms[k2] = terms.get(k2, 0) + v2 * rc
+                const += y_const * rc
+                changed = True
+    if not changed:
+        return e
+    return simp.rebuild({k: v for k, v in terms.items() if v}, const, e.dtype)

@@ -1,5 +1,6 @@
 """Fragments that lowering derives rather than being told: thread plans for T.Parallel
-iteration spaces, and the replicated layout of a reduction result."""
+iteration spaces, and the replicated layout of a reduction result (also with its reduced
+dim kept as a unit dim). The plan for loops no fragment decides is layout/striped.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -126,6 +127,22 @@ def _holds_rows(src: Fragment, dim: int, dst: Fragment) -> bool:
         if len(np.unique(per_src_reg[regs == r])) != 1:
             return False
     return True
+
+
+def with_unit_dim(fragment: Fragment, dim: int) -> Fragment:
+    """`fragment` with a unit dimension inserted at `dim`, the same threads and registers
+    (a (M, 1) reduce result as the (M,) one of replicated_rows)."""
+    shape = fragment.shape[:dim] + (1,) + fragment.shape[dim:]
+
+    def fn(*i, rep=0):
+        return fragment._fn(*(i[:dim] + i[dim + 1:]), rep=rep)
+
+    def inverse(t, r):
+        idx = fragment.logical(t, r)
+        return tuple(idx[:dim]) + (0,) + tuple(idx[dim:])
+
+    return Fragment(shape, fragment.num_threads, fn, inverse, fragment.replicate, fragment.num_registers,
+                    covers_fn=fragment.covers, name=fragment.name)
 
 
 def broadcast(shape, num_threads: int) -> Fragment:

@@ -25,7 +25,8 @@ from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion
 from ..ir.function import PrimFunc
 from ..ir.visitor import Visitor
-from ..layout import Fragment, Layout, line_plan, parallel_plan, replicated_rows, row_major, stacked
+from ..layout import (Fragment, Layout, line_plan, parallel_plan, replicated_rows, row_major, stacked,
+                      with_unit_dim)
 from ..layout import mma
 from ..target import TargetDescription
 from .context import PassContext
@@ -300,7 +301,7 @@ class _Inference:
                 dim = _reduce_dim(node)
                 dst = replicated_rows(src, dim)
                 if node.dst.buffer.ndim == len(src.shape) and len(src.shape) > 1:
-                    dst = _keep_dim(dst, dim)  # a (M, 1) result of reducing (M, N) along 1
+                    dst = with_unit_dim(dst, dim)  # a (M, 1) result of reducing (M, N) along 1
                 return self.decide(node.dst.buffer, dst, Decision(_op_name(node), node.span))
         return False
 
@@ -565,21 +566,6 @@ def _evaluate(e, env):
 
 def _reduce_dim(node: TOP.Reduce) -> int:
     return node.dim + node.src.buffer.ndim if node.dim < 0 else node.dim
-
-
-def _keep_dim(frag: Fragment, dim: int) -> Fragment:
-    """`frag` with a unit dimension inserted at `dim`."""
-    shape = frag.shape[:dim] + (1,) + frag.shape[dim:]
-
-    def fn(*i, rep=0):
-        return frag._fn(*(i[:dim] + i[dim + 1:]), rep=rep)
-
-    def inverse(t, r):
-        idx = frag.logical(t, r)
-        return tuple(idx[:dim]) + (0,) + tuple(idx[dim:])
-
-    return Fragment(shape, frag.num_threads, fn, inverse, frag.replicate, frag.num_registers,
-                    covers_fn=frag.covers, name=frag.name)
 
 
 def _stack_to(layout: Layout, buffer: Buffer) -> Layout:

@@ -15,12 +15,9 @@ from ...ir import stmt as S
 from ...ir.buffer import Buffer
 from ...ir.expr import Namer
 from ...ir.visitor import collect
-from ...arith import simplify
-from ...transform.simplify import _merge_div_mod
-from ...arith.bounds import bounds
+from ...arith import VarRanges, merge_div_mod, simplify
 from ...ir.visitor import substitute
-from ...arith.divisibility import divisible
-from ...arith.bounds import nonneg
+from ...arith.divisibility import vector_width
 from .intrinsics import spelled as intrinsic_text
 
 CTYPES = {
@@ -90,7 +87,7 @@ class CodeGen:
         self.name = Namer()
         self.lines: list = []
         self.scalars: set = set()  # local.var buffers printed as scalars
-        self.ranges: dict = {v: (0, None) for v in func.attrs.get("size_vars", ())}  # Var -> (lo, hi)
+        self.ranges = VarRanges(sizes=func.attrs.get("size_vars", ()))
         self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
         self.vector_aligned = False  # the vectorized loop being printed was proven aligned
         self.last_span = None
@@ -146,8 +143,7 @@ class CodeGen:
 
     # -- kernel body -----------------------------------------------------------------------
     def kernel(self, k: S.KernelLaunch, indent: int) -> None:
-        for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
-            self.ranges[v] = (0, int(n) - 1) if isinstance(n, (int, E.IntImm)) else (0, None)
+        self.ranges.enter_launch(k)
         axes = "xyz"
         swizzle = k.annotations.get("block_swizzle")
         if swizzle and len(k.block_vars) >= 2:
@@ -216,21 +212,16 @@ class CodeGen:
     def stmt_IfThenElse(self, s, indent):
         self.mark(s, indent)
         self.emit(indent, f"if ({self.expr(s.condition)}) {{")
-        saved = dict(self.ranges)
-        for v, (lo, hi) in self.facts(s.condition).items():
-            olo, ohi = self.ranges.get(v, (None, None))
-            self.ranges[v] = (lo if olo is None else (olo if lo is None else max(lo, olo)),
-                              hi if ohi is None else (ohi if hi is None else min(hi, ohi)))
-        self.stmt(s.then_body, indent + 1)
-        self.ranges = saved
+        with self.ranges.scope():
+            self.ranges.assume(s.condition)
+            self.stmt(s.then_body, indent + 1)
         if s.else_body is not None:
             self.emit(indent, "} else {")
             self.stmt(s.else_body, indent + 1)
         self.emit(indent, "}")
 
     def stmt_LetStmt(self, s, indent):
-
-        self.ranges[s.var] = bounds(s.value, self.ranges)
+        self.ranges.enter_let(s.var, s.value)
         self.mark(s, indent)
         self.emit(indent, f"const {ctype(s.var.dtype)} {self.name(s.var)} = {self.expr(s.value)};")
         self.stmt(s.body, indent)
@@ -243,11 +234,7 @@ class CodeGen:
 
     def stmt_For(self, s, indent):
         self.mark(s, indent)
-
-        lo, _ = bounds(s.min, self.ranges)
-        _, hi = bounds(s.min + s.extent - 1, self.ranges) if E.is_const(s.step, 1) else (None, None)
-        if self.nonneg(s.step):
-            self.ranges[s.var] = (lo, hi)
+        self.ranges.enter_loop(s)
         if s.kind == "vectorized" and self.vector_copy(s, indent):
             return
         v = self.name(s.var)
@@ -341,8 +328,7 @@ class CodeGen:
         multiple of n elements (lowerings mark the loops whose alignment they proved)."""
         if self.vector_aligned:
             return True
-
-        return divisible(start, n) and all(divisible(s, n) for s in buffer.shape[-1:])
+        return vector_width(n, (start, *buffer.shape[-1:])) == n
 
     # -- expressions ---------------------------------------------------------------------------
     def access(self, buffer, indices) -> str:
@@ -408,7 +394,7 @@ class CodeGen:
                 return f"floorf({a} / {b})"
             return f"({a} - {b} * floorf({a} / {b}))"
         if e.op in ("//", "%") and e.dtype.is_int and e.dtype.is_signed and not (
-                self.nonneg(e.a) and self.nonneg(e.b)):
+                self.ranges.nonneg(e.a) and self.ranges.nonneg(e.b)):
             # Python's floor division / modulo; C++ truncates toward zero for negative operands
             a, b = self.expr(e.a), self.expr(e.b)
             t = ctype(e.dtype)
@@ -422,26 +408,6 @@ class CodeGen:
             # half arithmetic computes in float in C++; keep the IR's type at each step
             return f"{ctype(e.dtype)}({text})"
         return f"({text})" if prec < parent or (parent and prec <= 8) else text
-
-    def nonneg(self, e) -> bool:
-
-        return nonneg(e, self.ranges)
-
-    def facts(self, cond) -> dict:
-        """Var ranges that hold where `cond` is true (conjunctions of comparisons with constants)."""
-        out = {}
-        if isinstance(cond, E.Binary) and cond.op == "and":
-            out.update(self.facts(cond.a))
-            for v, (lo, hi) in self.facts(cond.b).items():
-                olo, ohi = out.get(v, (None, None))
-                out[v] = (lo if olo is None else max(lo, olo) if lo is not None else olo,
-                          hi if ohi is None else min(hi, ohi) if hi is not None else ohi)
-        elif isinstance(cond, E.Binary) and isinstance(cond.a, E.Var) and isinstance(cond.b, E.IntImm):
-            c = cond.b.value
-            bound = {">=": (c, None), ">": (c + 1, None), "<": (None, c - 1), "<=": (None, c)}.get(cond.op)
-            if bound is not None:
-                out[cond.a] = bound
-        return out
 
     def expr_Unary(self, e, parent):
         op = {"-": "-", "~": "~", "not": "!"}[e.op]
@@ -536,7 +502,7 @@ def _row_major(buffer, indices):
     flat = None
     for i, s in zip(indices, buffer.shape):
         flat = i if flat is None else flat * s + i
-    return _merge_div_mod(simplify(flat))  # y // c * c + y % c (a tile walked flat) -> y
+    return merge_div_mod(simplify(flat))  # y // c * c + y % c (a tile walked flat) -> y
 
 
 def _scalar_kind(dtype) -> str:

@@ -7,7 +7,8 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import address_of
 from .copy import box_dims, in_bounds, region_index
-from .parallel import Striped, lower_iterations
+from ....layout import Striped
+from .parallel import lower_iterations
 from .registry import lowering
 
 
@@ -39,7 +40,7 @@ def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
     for v, (_, _, e) in zip(vars_, dims):
         if not isinstance(e, E.IntImm):
             raise CompileError("a tile atomic needs a static box")
-        ctx.ranges[v] = (0, e.value - 1)
+        ctx.ranges.bind(v, 0, e.value - 1)
     body = _atomic(ctx, op.op, dst.buffer, didx, E.BufferLoad(src.buffer.dtype, src.buffer, tuple(sidx)), op.span)
     if dst.buffer.memory_scope == "global":
         cond = in_bounds(dst.buffer, didx, ctx.ranges)

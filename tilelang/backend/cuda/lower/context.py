@@ -16,7 +16,7 @@ from ....ir import stmt as S
 from ....ir.buffer import Buffer
 from ....ir.dtypes import int32
 from ....transform.context import PassContext
-from ....arith import simplify
+from ....arith import VarRanges, simplify
 from ....ir.dtypes import handle
 from ....ir.dtypes import int32 as i32
 
@@ -32,7 +32,7 @@ class LowerContext(PassContext):
     lowered: dict = dataclasses.field(default_factory=dict)   # user Buffer -> lowered Buffer
     new_allocations: list = dataclasses.field(default_factory=list)
     tma_descriptors: list = dataclasses.field(default_factory=list)
-    ranges: dict = dataclasses.field(default_factory=dict)    # Var -> (lo, hi) inclusive (arith/bounds.py)
+    ranges: VarRanges = dataclasses.field(default_factory=VarRanges)  # vars in scope (bound proofs)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
 
     @property
@@ -47,6 +47,12 @@ class LowerContext(PassContext):
         """The Layout / Fragment of a shared or fragment buffer, None when the map has none."""
         buffers = getattr(self.layout_map, "buffers", None) or {}
         return buffers.get(buffer)
+
+    def row_width(self, buffer: Buffer):
+        """Last-dim elements that stay consecutive in `buffer`'s storage (vector accesses must
+        not cross it): the run its shared Layout keeps contiguous, else a row of the buffer."""
+        layout = self.layout(buffer) if buffer.memory_scope in SHARED_SCOPES else None
+        return layout.contiguous_width() if layout is not None else buffer.shape[-1]
 
     def fragment(self, buffer: Buffer):
         frag = self.layout(buffer)

@@ -15,13 +15,11 @@ from ....errors import CompileError
 from ....ir import expr as E
 from ....ir import stmt as S
 from ....ir import tileop as TOP
-from ....arith.bounds import upper
-from ....arith.divisibility import divisible
+from ....arith.divisibility import vector_width
 from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
 from .parallel import lower_iterations
 from .registry import lowering
 from ....ir.visitor import substitute
-from ....arith.simplify import _Simplifier
 
 
 def box_dims(src, dst):
@@ -62,7 +60,7 @@ def in_bounds(buffer, indices, ranges):
 
 
 def _provably_below(i, s, ranges) -> bool:
-    hi = upper(simplify(i), ranges)
+    hi = ranges.upper(simplify(i))
     return hi is not None and isinstance(s, E.IntImm) and hi < s.value
 
 
@@ -111,7 +109,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
     nonunit = [d for d, s in enumerate(shape) if s != 1]
     mapping = dict(zip([box_vars[k] for k in range(len(dims))], [loop_vars[d] for d in nonunit]))
     for v, n in zip(loop_vars, shape):
-        ctx.ranges[v] = (0, n - 1)
+        ctx.ranges.bind(v, 0, n - 1)
     src_idx = [E.convert(x) for x in region_index(op.src, [a for a, _, _ in dims], [mapping[v] for v in box_vars])]
     dst_idx = [E.convert(x) for x in region_index(op.dst, [b for _, b, _ in dims], [mapping[v] for v in box_vars])]
     other = op.src if frag_region is op.dst else op.dst
@@ -122,7 +120,7 @@ def _copy_fragment(op, dims, frag_region, ctx):
         body = _store(ctx, op.dst, dst_idx, _load(ctx, op.src, src_idx), op.span)
         out = lower_iterations(loop_vars, [E.const(s) for s in shape], body, ctx, frag, span=op.span)
     for v in loop_vars:
-        ctx.ranges.pop(v, None)
+        ctx.ranges.forget(v)
     return out
 
 
@@ -161,16 +159,8 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
     last_other = dims[-1][0] if frag_is_dst else dims[-1][1]
     if last_other != len(buf.shape) - 1 or frag.shape[-1] == 1:
         return 1
-    w = frag.vector_width()
-    w = min(w, 16 // max(buf.dtype.bytes, 1))
-    if buf.memory_scope == "global":
-        while w > 1 and not (divisible(buf.shape[-1], w) and divisible(other.mins[-1], w)):
-            w //= 2
-    else:
-        layout = ctx.layout(buf)
-        cw = layout.contiguous_width() if layout is not None else _static(buf.shape[-1]) or 1
-        while w > 1 and (cw % w or not divisible(other.mins[-1], w)):
-            w //= 2
+    w = min(frag.vector_width(), 16 // max(buf.dtype.bytes, 1))
+    w = vector_width(w, (ctx.row_width(buf), other.mins[-1]))
     return w if frag.num_registers % max(w, 1) == 0 else 1
 
 
@@ -195,8 +185,8 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
         body = S.BufferStore(buf, flat, E.cast(value, op.dst.dtype))
         zero = None
     for v, n in zip(loop_vars, frag.shape):
-        ctx.ranges.pop(v, None)
-    ctx.ranges[ro] = (0, frag.num_registers // w - 1)
+        ctx.ranges.forget(v)
+    ctx.ranges.bind(ro, 0, frag.num_registers // w - 1)
     cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body, annotations=aligned_vector())
     if cond is not None:
@@ -240,25 +230,8 @@ def _vector_width(op, dims, ctx) -> int:
     if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
     bytes_ = max(src.dtype.bytes, dst.dtype.bytes)
-    v = 16 // bytes_ if bytes_ <= 16 else 1
-    while v > 1 and n % v:
-        v //= 2
-    for region in (src, dst):
-        buf = region.buffer
-        if buf.memory_scope in SHARED_SCOPES:
-            layout = ctx.layout(buf)
-            if layout is not None:
-                while v > 1 and layout.contiguous_width() % v:
-                    v //= 2
-            else:
-                while v > 1 and _static(buf.shape[-1]) is not None and _static(buf.shape[-1]) % v:
-                    v //= 2
-        if buf.memory_scope == "global":
-            while v > 1 and not divisible(buf.shape[-1], v):
-                v //= 2
-        while v > 1 and not divisible(region.mins[-1], v):
-            v //= 2
-    return max(v, 1)
+    rows = [ctx.row_width(r.buffer) for r in (src, dst) if r.buffer.memory_scope in ("global",) + SHARED_SCOPES]
+    return vector_width(16 // bytes_ if bytes_ <= 16 else 1, (n, *rows, src.mins[-1], dst.mins[-1]))
 
 
 def _copy_threads(op, dims, ctx):
@@ -279,7 +252,7 @@ def _copy_threads(op, dims, ctx):
         box_idx.append(rest % e if k else rest)
         rest = rest // e
     box_idx = [simplify(x) for x in reversed(box_idx)]
-    ctx.ranges[it] = (0, -(-chunks // threads) - 1)
+    ctx.ranges.bind(it, 0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
     load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
@@ -318,7 +291,7 @@ def _copy_threads(op, dims, ctx):
         inner = S.IfThenElse(ctx.thread < chunks, inner)
     out = (S.For(it, E.const(0), E.const(-(-chunks // threads)), "unroll", inner, annotations=lowered_loop())
            if chunks > threads else inner)
-    ctx.ranges.pop(it, None)
+    ctx.ranges.forget(it)
     return out
 
 

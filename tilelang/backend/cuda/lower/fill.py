@@ -11,7 +11,8 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import lowered_loop
 from .copy import in_bounds, region_index
-from .parallel import Striped, lower_iterations
+from ....layout import Striped
+from .parallel import lower_iterations
 from .registry import lowering
 
 
@@ -47,7 +48,7 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
         return body
     if buf.memory_scope == "global":
         for v, e in zip(vars_, extents):
-            ctx.ranges[v] = (0, e.value - 1)
+            ctx.ranges.bind(v, 0, e.value - 1)
         cond = in_bounds(buf, idx, ctx.ranges)
         if cond is not None:
             store = S.IfThenElse(cond, store, span=op.span)

@@ -17,41 +17,9 @@ from ....ir.visitor import Mutator, substitute
 from .context import aligned_vector, lowered_loop
 from ....arith import simplify
 from ....ir.visitor import collect
-from ....arith.divisibility import divisible
+from ....arith.divisibility import vector_width
+from ....layout import Striped
 from ....ir.structural import structural_key
-
-
-class Striped:
-    """Fallback loop plan when no fragment decides: flat iteration f runs on thread f % T.
-    Extents may be symbolic (T.dynamic): then the register count is an expression too."""
-
-    def __init__(self, shape, num_threads: int):
-        self.shape = tuple(int(s) if isinstance(s, (int, E.IntImm)) else s for s in shape)
-        self.static = all(isinstance(s, int) for s in self.shape)
-        total = 1
-        for s in self.shape:
-            total = total * s
-        self.total = total if self.static else _simplify(total)
-        self.num_threads = num_threads
-        self.num_registers = -(-total // num_threads) if self.static else _simplify((total + num_threads - 1) // num_threads)
-        self.replicate = 1
-
-    def logical(self, thread, register):
-        flat = register * self.num_threads + thread
-        out = []
-        for n, s in enumerate(reversed(self.shape)):
-            last = n == len(self.shape) - 1  # the outermost index needs no modulo: flat < total
-            out.append(flat if last else flat % s)
-            flat = flat // s
-        return tuple(reversed(out))
-
-    def covers_exactly(self) -> bool:
-        return self.static and self.total % self.num_threads == 0
-
-
-def _simplify(e):
-
-    return simplify(e)
 
 
 def parallel_nest(loop: S.For):
@@ -125,8 +93,7 @@ def lower_iterations(vars_, extents, body, ctx, frag, span=None, reg_name="r") -
     else:
         out = substitute(body, {**mapping})
         if isinstance(frag, Striped) and not frag.covers_exactly():
-            flat = reg * frag.num_threads + ctx.thread
-            out = S.IfThenElse(flat < frag.total, out, span=span)
+            out = S.IfThenElse(frag.covers(ctx.thread, reg), out, span=span)
         if isinstance(num_registers, E.Expr):  # symbolic extents: a strided loop
             out = S.For(reg, E.const(0), num_registers, "serial", out, annotations=lowered_loop(), span=span)
         elif num_registers == 1:
@@ -156,6 +123,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
     w = frag.vector_width()
     if w < 2 or frag.num_registers % w:
         return 1
+    multiples = []  # every one a multiple of the width: vector starts, bounds, contiguous rows
     if guard is not None:
         # `base + last < bound` (and conjunctions of such, or conditions without the last var):
         # true for all of an aligned vector or for none of it when base and bound are multiples of w
@@ -165,8 +133,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
             base = _unit_base(c.a, vars_[-1]) if isinstance(c, E.Binary) and c.op == "<" else None
             if base is None or _uses(c.b, vars_[-1]):
                 return 1
-            while w > 1 and not (divisible(base, w) and divisible(c.b, w)):
-                w //= 2
+            multiples += [base, c.b]
 
     last = vars_[-1]
     accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
@@ -188,14 +155,8 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
         base = _unit_base(idx[-1], last)
         if base is None:
             return 1
-        if scope == "global":
-            row = buf.shape[-1]
-        else:
-            layout = ctx.layout(buf)
-            row = E.const(layout.contiguous_width()) if layout is not None else buf.shape[-1]
-        while w > 1 and not (divisible(base, w) and divisible(row, w)):
-            w //= 2
-    return w
+        multiples += [base, ctx.row_width(buf)]
+    return vector_width(w, multiples)
 
 
 def _conjuncts(cond) -> list:

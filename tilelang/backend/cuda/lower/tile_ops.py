@@ -14,7 +14,6 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.function import PrimFunc
 from ....ir.visitor import Mutator
-from ....arith.simplify import _Simplifier
 from ....ir.visitor import substitute
 from . import copy, fill, gemm, printing, reduce, tma  # noqa: F401  (each registers its lowerings)
 from .atomic import lower_scalar_atomic
@@ -38,8 +37,7 @@ class _LowerTileOps(Mutator):
         ctx.thread = tid if tid is not None else E.const(0)
         self.launch = k
         ctx.num_threads = ctx.block_threads = k.num_threads
-        for v, n in list(zip(k.block_vars, k.grid)) + list(zip(k.thread_vars, k.threads)):
-            ctx.ranges[v] = (0, int(n) - 1) if isinstance(n, (int, E.IntImm)) else (0, None)
+        ctx.ranges.enter_launch(k)
         body = self.visit(k.body)
         body = _Flatten(ctx).visit(body)
         allocations = tuple(ctx.storage(b) for b in k.allocations + tuple(ctx.new_allocations))
@@ -52,9 +50,10 @@ class _LowerTileOps(Mutator):
         if s.kind == "parallel":
 
             return self.visit(self._checked(lambda: lower_parallel(s, self.ctx), s))
-        if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1):
-            self.ctx.ranges[s.var] = (s.min.value, s.min.value + s.extent.value - 1)
-        s = self.generic_visit(s)
+        with self.ctx.ranges.scope():  # constant loops only, as in simplify
+            if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and E.is_const(s.step, 1):
+                self.ctx.ranges.enter_loop(s)
+            s = self.generic_visit(s)
         if s.kind == "pipelined":
             ann = {k: v for k, v in s.annotations.items() if k not in ("num_stages", "order", "stage", "group")}
             return S.For(s.var, s.min, s.extent, "serial", s.body, s.step, ann, span=s.span)
@@ -75,21 +74,9 @@ class _LowerTileOps(Mutator):
 
     def visit_IfThenElse(self, s: S.IfThenElse):
         """Inside the then-branch, `var + c < n` (and <=, >=, >) narrows var's range (bound proofs)."""
-        facts = _range_facts(s.condition)
-        if not facts:
-            return self.generic_visit(s)
-        ranges = self.ctx.ranges
-        saved = {v: ranges.get(v) for v in facts}
-        for v, (lo, hi) in facts.items():
-            olo, ohi = ranges.get(v, (None, None))
-            ranges[v] = (lo if olo is None else (olo if lo is None else max(lo, olo)),
-                         hi if ohi is None else (ohi if hi is None else min(hi, ohi)))
-        then = self.visit(s.then_body)
-        for v, old in saved.items():
-            if old is None:
-                ranges.pop(v, None)
-            else:
-                ranges[v] = old
+        with self.ctx.ranges.scope():
+            self.ctx.ranges.assume(s.condition)
+            then = self.visit(s.then_body)
         other = self.visit(s.else_body) if s.else_body is not None else None
         if then is s.then_body and other is s.else_body:
             return s
@@ -105,12 +92,10 @@ class _LowerTileOps(Mutator):
         base, count = groups[0] * size, len(groups) * size
         inner = ctx.with_group(tid - base if base else tid, count, base)
         tv = self.launch.thread_vars[0] if len(self.launch.thread_vars) == 1 else None
-        saved = ctx.ranges.get(tv) if tv is not None else None
-        if tv is not None:
-            ctx.ranges[tv] = (base, base + count - 1)  # inside the group
-        body = _LowerTileOps(inner, self.launch).visit(s.body)
-        if tv is not None:
-            ctx.ranges[tv] = saved
+        with ctx.ranges.scope():
+            if tv is not None:
+                ctx.ranges.bind(tv, base, base + count - 1)  # inside the group
+            body = _LowerTileOps(inner, self.launch).visit(s.body)
         self.ctx.new_allocations = inner.new_allocations
         if base == 0:
             cond = tid < count
@@ -162,31 +147,6 @@ class _LowerTileOps(Mutator):
             return fn()
         except TileLangError as e:
             raise e.with_span(node.span)
-
-
-def _range_facts(cond) -> dict:
-    """{var: (lo, hi)} implied by a conjunction of `var + c <op> constant` comparisons."""
-
-    out = {}
-    if isinstance(cond, E.Binary) and cond.op == "and":
-        for part in (cond.a, cond.b):
-            for v, (lo, hi) in _range_facts(part).items():
-                olo, ohi = out.get(v, (None, None))
-                out[v] = (lo if olo is None else max(lo, olo) if lo is not None else olo,
-                          hi if ohi is None else min(hi, ohi) if hi is not None else ohi)
-        return out
-    if not (isinstance(cond, E.Binary) and cond.op in ("<", "<=", ">", ">=") and isinstance(cond.b, E.IntImm)):
-        return out
-    simp = _Simplifier()
-    terms, const = simp.linear(cond.a)
-    if len(terms) != 1:
-        return out
-    (key, coeff), = terms.items()
-    var = simp.atoms[key]
-    if not isinstance(var, E.Var) or coeff != 1:
-        return out
-    bound = cond.b.value - const
-    return {var: {"<": (None, bound - 1), "<=": (None, bound), ">": (bound + 1, None), ">=": (bound, None)}[cond.op]}
 
 
 class _Flatten(Mutator):
