@@ -1,8 +1,9 @@
-"""Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> tl::atomic_<op>."""
+"""Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> the atomic_<op> intrinsic."""
 from __future__ import annotations
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import address_of
@@ -13,7 +14,7 @@ from .registry import lowering
 
 def _atomic(ctx, op, buffer, indices, value, span=None):
     load = ctx.load(buffer, indices)
-    return S.Evaluate(E.Call(buffer.dtype, f"tl::atomic_{op}", (address_of(load), E.cast(value, buffer.dtype))), span=span)
+    return I.ATOMICS[op].stmt(address_of(load), E.cast(value, buffer.dtype), dtype=buffer.dtype, span=span)
 
 
 def lower_scalar_atomic(s, ctx) -> S.Stmt:

@@ -12,6 +12,7 @@ import dataclasses
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir.buffer import Buffer
 from ....ir.dtypes import int32
@@ -146,10 +147,4 @@ def _row_major(indices, shape) -> E.Expr:
 
 def address_of(load: E.BufferLoad) -> E.Call:
 
-    return E.Call(handle, "address_of", (load,))
-
-
-def call(name: str, *args, dtype=None) -> S.Evaluate:
-
-    conv = tuple(a if isinstance(a, (E.Expr, Buffer, str)) else E.convert(a) for a in args)
-    return S.Evaluate(E.Call(dtype or i32, name, conv))
+    return I.ADDRESS_OF(load, dtype=handle)

@@ -13,11 +13,12 @@ import math
 from ....arith import simplify
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....arith.bounds import upper
 from ....arith.divisibility import divisible
-from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
+from .context import SHARED_SCOPES, address_of, aligned_vector, lowered_loop
 from .parallel import lower_iterations
 from .registry import lowering
 from ....ir.visitor import substitute
@@ -292,9 +293,9 @@ def _copy_threads(op, dims, ctx):
         dst_addr = ctx.address(op.dst.buffer, dst_idx)
         src_addr = address_of(ctx.load(op.src.buffer, src_idx))
         if load_cond is None:
-            inner = call(f"tl::cp_async_{nbytes}", dst_addr, src_addr)
+            inner = I.ASYNC_COPY.stmt(nbytes, dst_addr, src_addr)
         else:
-            inner = call(f"tl::cp_async_{nbytes}_zfill", dst_addr, src_addr, load_cond)
+            inner = I.ASYNC_COPY_ZFILL.stmt(nbytes, dst_addr, src_addr, load_cond)
     else:
         # vector start -> flat storage index, then + vec: the layout keeps runs of v contiguous
         load = _vector_access(ctx, op.src.buffer, src_idx, vec)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir.visitor import Mutator, substitute
 from .context import aligned_vector, lowered_loop
@@ -170,7 +171,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
 
     last = vars_[-1]
     accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
-    if collect(body.value, lambda n: isinstance(n, E.Call) and not n.name in E.MATH_INTRINSICS):
+    if collect(body.value, lambda n: isinstance(n, E.Call) and not I.is_math(n)):
         return 1
     for acc in accesses:
         buf = acc.buffer

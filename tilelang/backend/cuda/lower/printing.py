@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.buffer import BufferRegion
@@ -14,7 +15,7 @@ _FMT = {"float": "%f", "int": "%d", "uint": "%u", "bool": "%d"}
 
 
 def _printf(fmt: str, *args) -> S.Evaluate:
-    return S.Evaluate(E.Call(int32, "printf", (E.StringImm(int32, fmt), *args)))
+    return I.PRINTF.stmt(E.StringImm(int32, fmt), *args)
 
 
 def _printable(v):
@@ -58,4 +59,4 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
 
 
 def _where():
-    return tuple(E.Call(int32, f"__tl_{n}", ()) for n in ("bx", "by", "bz", "tx", "ty", "tz"))
+    return tuple(index() for index in I.BLOCK_INDEX + I.THREAD_INDEX)

@@ -11,10 +11,11 @@ import numpy as np
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.dtypes import float32
-from .context import call, lowered_loop
+from .context import lowered_loop
 from .parallel import _tables
 from .registry import lowering
 from ....ir.buffer import BufferRegion
@@ -54,8 +55,8 @@ def _tree(kind: str, values: list) -> E.Expr:
 
 def sync_group(ctx) -> S.Stmt:
     if ctx.num_threads == ctx.block_threads:
-        return call("__syncthreads")
-    return call("tl::named_barrier_sync", 1 + ctx.thread_base // 128, ctx.num_threads)
+        return I.BLOCK_BARRIER.stmt()
+    return I.NAMED_BARRIER.stmt(1 + ctx.thread_base // 128, ctx.num_threads)
 
 
 @lowering(TOP.Reduce)
@@ -127,7 +128,7 @@ def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
         for k in range(n_out):
             cur = E.BufferLoad(acc_dtype, red, (E.const(k),))
             out.append(S.BufferStore(red, (E.const(k),),
-                                     combine(kind, cur, E.Call(acc_dtype, "tl::shfl_xor", (cur, E.const(1 << b))))))
+                                     combine(kind, cur, I.SHFL_XOR(cur, 1 << b, dtype=acc_dtype))))
     warp_bits = [b for b in bits if b >= 5]
     if warp_bits:
         scratch = ctx.alloc(f"{dst.name}_scratch", (T * n_out,), acc_dtype, "shared.dyn")
