@@ -16,6 +16,7 @@ import operator
 
 from ..errors import TileLangError, TileLangSyntaxError, TileLangTypeError
 from ..ir import expr as E
+from ..ir import intrinsics as I
 from ..ir import stmt as S
 from ..ir.buffer import Buffer
 from ..ir.builder import Builder, maybe_current
@@ -132,7 +133,7 @@ class Tracer:
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # docstring
         value = self.eval(node.value)
-        if isinstance(value, E.Call) and value.name not in E.MATH_INTRINSICS:
+        if isinstance(value, E.Call) and not I.is_math(value):
             self.builder.emit(S.Evaluate(value))
 
     def stmt_Pass(self, node):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import expr as E
+from . import intrinsics as I
 from . import stmt as S
 from . import tileop as TOP
 from .buffer import Buffer, BufferRegion
@@ -77,7 +78,7 @@ class Printer:
             return f"T.cast({self.expr(e.value)}, {e.dtype.name!r})"
         if isinstance(e, E.Call):
             args = ", ".join(self.expr(a) for a in e.args)
-            if e.name in E.MATH_INTRINSICS:
+            if I.is_math(e):
                 return f"T.{e.name}({args})"
             return f"T.call({e.name!r}{', ' if args else ''}{args}) -> {e.dtype.name}" if parent_prec == 0 and e.dtype.name != "int32" \
                 else f"T.call({e.name!r}{', ' if args else ''}{args})"
@@ -116,7 +117,7 @@ class Printer:
 
     def stmt_Evaluate(self, s, indent):
         v = s.value
-        if isinstance(v, E.Call) and v.name not in E.MATH_INTRINSICS:
+        if isinstance(v, E.Call) and not I.is_math(v):
             args = ", ".join(self.expr(a) for a in v.args)
             return self.emit(indent, f"T.{v.name}({args})")
         self.emit(indent, f"T.evaluate({self.expr(v)})")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ...errors import DeviceRuntimeError
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
@@ -131,7 +132,7 @@ def _parallel_only(launch):
     for n in nodes:
         if isinstance(n, (TOP.TileOp, S.WarpSpecialize)) or (isinstance(n, E.Var) and n in thread_vars):
             return None
-        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+        if I.lookup(n) in _BLOCK_LEVEL_CALLS:
             return None
         if isinstance(n, S.For) and n.kind == "thread":
             return None
@@ -173,19 +174,19 @@ def _split(linear, extents) -> list:
 
 @functools.lru_cache(maxsize=256)
 def _uses_grid_sync(body) -> bool:
-    return bool(collect(body, lambda n: isinstance(n, E.Call) and n.name == "sync_grid"))
+    return bool(collect(body, I.GRID_BARRIER.matches))
 
 
 @functools.lru_cache(maxsize=256)
 def _warp_specialized(body) -> bool:
     """T.ws blocks whose threads wait on mbarriers: their warp groups must run independently."""
     has_ws = collect(body, lambda n: isinstance(n, S.WarpSpecialize))
-    waits = collect(body, lambda n: isinstance(n, E.Call) and n.name == "mbarrier_wait_parity")
+    waits = collect(body, I.MBARRIER_WAIT_PARITY.matches)
     return bool(has_ws and waits)
 
 
-_BLOCK_LEVEL_CALLS = ("mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx", "mbarrier_arrive_expect_tx",
-                      "shfl_xor", "shfl_down", "shfl_up", "shfl_sync", "sync_grid")
+_BLOCK_LEVEL_CALLS = (I.MBARRIER_ARRIVE, I.MBARRIER_WAIT_PARITY, I.MBARRIER_EXPECT_TX, I.MBARRIER_ARRIVE_EXPECT_TX,
+                      *I.SHUFFLES, I.GRID_BARRIER)
 
 
 @functools.lru_cache(maxsize=256)
@@ -196,7 +197,7 @@ def _blocks_fuse(launch) -> bool:
     for n in collect(launch.body, lambda n: isinstance(n, (TOP.TileOp, S.WarpSpecialize, S.For, E.Call))):
         if isinstance(n, S.WarpSpecialize) or (isinstance(n, S.For) and n.kind == "parallel"):
             return False
-        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+        if I.lookup(n) in _BLOCK_LEVEL_CALLS:
             return False
         if isinstance(n, TOP.TileOp):
             per_thread = isinstance(n, (TOP.Copy, TOP.Fill)) and all(
