@@ -50,7 +50,7 @@ from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion, Range
 from ..errors import LoweringError
-from ..ir.dtypes import int32, uint32
+from ..ir.dtypes import uint32
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator, Visitor, substitute
 from ..layout.mma import gemm_config, wgmma_plan

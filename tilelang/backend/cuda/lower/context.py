@@ -19,7 +19,6 @@ from ....ir.dtypes import int32
 from ....transform.context import PassContext
 from ....arith import simplify
 from ....ir.dtypes import handle
-from ....ir.dtypes import int32 as i32
 
 SHARED_SCOPES = ("shared", "shared.dyn")
 
