@@ -8,6 +8,7 @@ from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion
 from ..ir.builder import current_builder
 from .kernel import get_thread_binding
+from ..ir.scope import Scope
 
 __all__ = ["sync_threads", "sync_warp", "sync_grid", "mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx",
            "mbarrier_arrive_expect_tx", "barrier_arrive", "barrier_wait", "fence_proxy_async", "print",
@@ -42,10 +43,10 @@ def sync_grid():
 
 def _bar(bar, fn):
     if isinstance(bar, Buffer):
-        if bar.memory_scope != "shared.barrier":
+        if bar.memory_scope != Scope.BARRIER:
             raise TileLangTypeError(f"{fn}: expected a barrier from T.alloc_barrier, got the {bar.memory_scope} buffer {bar.name}")
         return bar[0]
-    if isinstance(bar, E.BufferLoad) and bar.buffer.memory_scope == "shared.barrier":
+    if isinstance(bar, E.BufferLoad) and bar.buffer.memory_scope == Scope.BARRIER:
         return bar
     raise TileLangTypeError(f"{fn}: expected a barrier from T.alloc_barrier (or one element of it), got {bar!r}")
 
@@ -89,7 +90,7 @@ def print(obj, msg: str = "", warp_group_id=None, warp_id=None):
     """Print a value from the device: a scalar from every thread that reaches this, or a whole
     buffer (once per block, with indices)."""
     builder = current_builder("T.print")
-    if isinstance(obj, Buffer) and obj.memory_scope != "local.var":
+    if isinstance(obj, Buffer) and obj.memory_scope != Scope.VAR:
         value = BufferRegion.full(obj)
     elif isinstance(obj, BufferRegion):
         value = obj

@@ -56,8 +56,8 @@ from ..ir.visitor import Mutator, Visitor, substitute
 from ..layout.mma import gemm_config, wgmma_plan
 from .context import PassContext
 from ..layout import Layout, stacked
+from ..ir.scope import SHARED_SCOPES, Scope
 
-SHARED_SCOPES = ("shared", "shared.dyn")
 PIPELINE_KEYS = ("num_stages", "order", "stage", "group", "sync")
 
 
@@ -318,14 +318,14 @@ class _Kernels(Mutator):
         op = rest[0]
         if op.phase or op.clear_accum or op.a.buffer not in versions or op.b.buffer not in versions:
             return None
-        if op.c.buffer.memory_scope != "local.fragment" or wgmma_plan(op, self.num_threads, self.target) is not None:
+        if op.c.buffer.memory_scope != Scope.FRAGMENT or wgmma_plan(op, self.num_threads, self.target) is not None:
             return None
         try:
             m, n, _, warp_m, warp_n = gemm_config(op, self.num_threads)
         except LoweringError:
             return None  # lowering reports it at the gemm
         words = 2 * (m // warp_m // 16 * 4 + n // warp_n // 8 * 2)  # two k-steps of A and B fragments
-        buf = Buffer(f"{op.c.buffer.name}_operands", (E.const(words),), uint32, "local", span=op.span)
+        buf = Buffer(f"{op.c.buffer.name}_operands", (E.const(words),), uint32, Scope.LOCAL, span=op.span)
         self.added.append(buf)
         return buf
 
@@ -333,7 +333,7 @@ class _Kernels(Mutator):
         if not isinstance(s, TOP.Copy):
             return False
         src, dst = s.src.buffer, s.dst.buffer
-        if src.memory_scope != "global" or dst.memory_scope not in SHARED_SCOPES:
+        if src.memory_scope != Scope.GLOBAL or dst.memory_scope not in SHARED_SCOPES:
             return False
         # the destination lives only in this loop, and only copies from global memory write it
         if self.kernel_refs.get(dst, 0) != loop_refs.refs.get(dst, 0):
@@ -341,7 +341,7 @@ class _Kernels(Mutator):
         for other in stmts:
             if other is s or not dst in _refs(other).written:
                 continue
-            if not (isinstance(other, TOP.Copy) and other.dst.buffer is dst and other.src.buffer.memory_scope == "global"):
+            if not (isinstance(other, TOP.Copy) and other.dst.buffer is dst and other.src.buffer.memory_scope == Scope.GLOBAL):
                 return False
         # the source may depend on the loop variable, but on nothing the loop body computes
         vs, loads = _vars_and_loads(substitute((s.src, s.dst), let_values))

@@ -15,8 +15,9 @@ from ...errors import DeviceRuntimeError
 from ...ir import expr as E
 from ...ir import intrinsics as I
 from . import values
+from ...ir.scope import SHARED_SCOPES, Scope
 
-LANE_SCOPES = ("local", "local.var")
+LANE_SCOPES = (Scope.LOCAL, Scope.VAR)
 
 
 def mask_and(mask, cond):
@@ -82,7 +83,7 @@ class Evaluator:
         scope = buf.memory_scope
         if scope in LANE_SCOPES:
             return idx + [self.lanes]
-        if self.block_slot is not None and scope in ("shared", "shared.dyn"):
+        if self.block_slot is not None and scope in SHARED_SCOPES:
             return idx + [self.block_slot]
         return idx
 

@@ -24,11 +24,11 @@ from ...ir.visitor import collect
 from .barriers import BarrierSet, GridBarrier, TotalProgress
 from .evaluator import LANE_SCOPES, Evaluator
 from .executor import BlockExecutor, deadlock, interleave
+from ...ir.scope import SHARED_SCOPES, Scope
 
 _TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
 MAX_LANES = 1 << 16  # lanes per step when blocks run together
 MAX_ELEMENTS = 1 << 20  # T.Parallel iterations per step when blocks are a loop axis
-_SHARED = ("shared", "shared.dyn")
 
 
 def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
@@ -62,7 +62,7 @@ def _run_one_by_one(launch, env, storage, grid, shapes):
         barriers = BarrierSet()
         block_storage = dict(storage)
         for buf in launch.allocations:
-            if buf.memory_scope == "shared.barrier":
+            if buf.memory_scope == Scope.BARRIER:
                 barriers.allocate(buf)
             lane_axis = (num_threads,) if buf.memory_scope in LANE_SCOPES else ()
             block_storage[buf] = np.zeros(shapes[buf] + lane_axis, dtype=buf.dtype.numpy)
@@ -192,7 +192,7 @@ _BLOCK_LEVEL_CALLS = (I.MBARRIER_ARRIVE, I.MBARRIER_WAIT_PARITY, I.MBARRIER_EXPE
 @functools.lru_cache(maxsize=256)
 def _blocks_fuse(launch) -> bool:
     """Whether every statement is per-thread, so blocks can run side by side as lanes."""
-    if any(buf.memory_scope not in _SHARED + LANE_SCOPES for buf in launch.allocations):
+    if any(buf.memory_scope not in SHARED_SCOPES + LANE_SCOPES for buf in launch.allocations):
         return False
     for n in collect(launch.body, lambda n: isinstance(n, (TOP.TileOp, S.WarpSpecialize, S.For, E.Call))):
         if isinstance(n, S.WarpSpecialize) or (isinstance(n, S.For) and n.kind == "parallel"):
@@ -201,7 +201,7 @@ def _blocks_fuse(launch) -> bool:
             return False
         if isinstance(n, TOP.TileOp):
             per_thread = isinstance(n, (TOP.Copy, TOP.Fill)) and all(
-                r.buffer.memory_scope in ("global",) + LANE_SCOPES for r in n.reads() + n.writes())
+                r.buffer.memory_scope in (Scope.GLOBAL,) + LANE_SCOPES for r in n.reads() + n.writes())
             if not per_thread:
                 return False
     return True

@@ -24,6 +24,7 @@ from ...arith.divisibility import divisible
 from ...arith.bounds import nonneg
 from .intrinsics import FAST_MATH, MATH
 from .intrinsics import spelled as intrinsic_text
+from ...ir.scope import Scope
 
 CTYPES = {
     "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
@@ -142,12 +143,12 @@ class CodeGen:
         for b in k.allocations:
             name = self.name(b)
             scope = b.memory_scope
-            if scope.startswith("shared"):
-                t = "uint64_t" if scope == "shared.barrier" else ctype(b.dtype)
+            if scope.is_shared_memory:
+                t = "uint64_t" if scope == Scope.BARRIER else ctype(b.dtype)
                 if b not in offsets:
                     raise CompileError(f"shared buffer {b.name} has no place in the shared-memory arena")
                 self.emit(indent, f"{t}* {name} = reinterpret_cast<{t}*>(tl_smem + {offsets[b]});")
-            elif scope == "local.var":
+            elif scope == Scope.VAR:
                 self.scalars.add(b)
                 self.emit(indent, f"{ctype(b.dtype)} {name};")
             else:
@@ -258,8 +259,8 @@ class CodeGen:
             return False
         src = body.value if isinstance(body.value, E.BufferLoad) and body.value.dtype == body.buffer.dtype else None
         s0 = self.vector_start(s.var, src.buffer, src.indices, n) if src is not None else None
-        local_dst = body.buffer.memory_scope == "local"
-        if s0 is not None and not (local_dst and src.buffer.memory_scope == "local"):
+        local_dst = body.buffer.memory_scope == Scope.LOCAL
+        if s0 is not None and not (local_dst and src.buffer.memory_scope == Scope.LOCAL):
             vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
             dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
             val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
@@ -268,7 +269,7 @@ class CodeGen:
 
         loads = []
         for load in collect(body.value, lambda x: isinstance(x, E.BufferLoad)):
-            if load.buffer.memory_scope == "local" or load.buffer in self.scalars or any(load is x for x, _ in loads):
+            if load.buffer.memory_scope == Scope.LOCAL or load.buffer in self.scalars or any(load is x for x, _ in loads):
                 continue
             start = self.vector_start(s.var, load.buffer, load.indices, n)
             if start is not None:

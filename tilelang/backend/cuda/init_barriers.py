@@ -11,6 +11,7 @@ from ...ir import stmt as S
 from ...ir.function import PrimFunc
 from ...ir.visitor import Mutator
 from ...ir import intrinsics as I
+from ...ir.scope import Scope
 
 
 class _InitBarriers(Mutator):
@@ -18,7 +19,7 @@ class _InitBarriers(Mutator):
         self.fence = fence
 
     def visit_KernelLaunch(self, k):
-        bars = [b for b in k.allocations if b.memory_scope == "shared.barrier"]
+        bars = [b for b in k.allocations if b.memory_scope == Scope.BARRIER]
         if not bars:
             return k
         inits = []

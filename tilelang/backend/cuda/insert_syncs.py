@@ -15,6 +15,7 @@ from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir.function import PrimFunc
 from ...ir.visitor import Mutator, Visitor
+from ...ir.scope import Scope
 
 
 def sync_stmt() -> S.Evaluate:
@@ -96,7 +97,7 @@ class _Uniform(Visitor):
             self.uniform = False
 
     def visit_BufferLoad(self, e):
-        if e.buffer.memory_scope != "global":
+        if e.buffer.memory_scope != Scope.GLOBAL:
             self.uniform = False
         self.generic_visit(e)
 
@@ -203,7 +204,7 @@ class _Insert(Mutator):
         offsets = k.annotations.get("smem_offsets", {})
         ranges = {}
         for b, off in offsets.items():
-            if b.memory_scope == "shared.barrier":
+            if b.memory_scope == Scope.BARRIER:
                 continue
             n = 1
             for s in b.shape:

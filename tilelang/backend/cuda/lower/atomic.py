@@ -10,6 +10,7 @@ from .context import address_of
 from .copy import box_dims, in_bounds, region_index
 from .parallel import Striped, lower_iterations
 from .registry import lowering
+from ....ir.scope import Scope
 
 
 def _atomic(ctx, op, buffer, indices, value, span=None):
@@ -42,12 +43,12 @@ def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
             raise CompileError("a tile atomic needs a static box")
         ctx.ranges[v] = (0, e.value - 1)
     body = _atomic(ctx, op.op, dst.buffer, didx, E.BufferLoad(src.buffer.dtype, src.buffer, tuple(sidx)), op.span)
-    if dst.buffer.memory_scope == "global":
+    if dst.buffer.memory_scope == Scope.GLOBAL:
         cond = in_bounds(dst.buffer, didx, ctx.ranges)
         if cond is not None:
             body = S.IfThenElse(cond, body)
     extents = [e for _, _, e in dims]
-    if src.buffer.memory_scope == "local.fragment":
+    if src.buffer.memory_scope == Scope.FRAGMENT:
         frag = ctx.fragment(src.buffer)
         if tuple(int(s) for s in frag.shape) == tuple(e.value for e in extents) and all(E.is_const(m, 0) for m in src.mins):
             if frag.replicate > 1:  # one atomic per element: only the first replica's thread

@@ -18,11 +18,12 @@ from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....arith.bounds import upper
 from ....arith.divisibility import divisible
-from .context import SHARED_SCOPES, address_of, aligned_vector, lowered_loop
+from .context import address_of, aligned_vector, lowered_loop
 from .parallel import lower_iterations
 from .registry import lowering
 from ....ir.visitor import substitute
 from ....arith.simplify import _Simplifier
+from ....ir.scope import SHARED_SCOPES, Scope
 
 
 def box_dims(src, dst):
@@ -68,7 +69,7 @@ def _provably_below(i, s, ranges) -> bool:
 
 
 def _is_fragment(region):
-    return region.buffer.memory_scope == "local.fragment"
+    return region.buffer.memory_scope == Scope.FRAGMENT
 
 
 @lowering(TOP.Copy)
@@ -80,13 +81,13 @@ def lower_copy(op: TOP.Copy, ctx) -> S.Stmt:
     frag_side = dst if _is_fragment(dst) else (src if _is_fragment(src) else None)
     if frag_side is not None:
         return _copy_fragment(op, dims, frag_side, ctx)
-    if src.buffer.memory_scope == "local" or dst.buffer.memory_scope == "local":
+    if src.buffer.memory_scope == Scope.LOCAL or dst.buffer.memory_scope == Scope.LOCAL:
         return _copy_serial(op, dims, ctx)
     return _copy_threads(op, dims, ctx)
 
 
 def _load(ctx, region, idx):
-    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == Scope.GLOBAL else None
     value = E.BufferLoad(region.buffer.dtype, region.buffer, tuple(idx))  # lowered later (lower_tile_ops._Flatten)
     if cond is not None:
         value = E.select(cond, value, E.const(0, region.dtype))
@@ -95,7 +96,7 @@ def _load(ctx, region, idx):
 
 def _store(ctx, region, idx, value, span):
     st = S.BufferStore(region.buffer, tuple(idx), E.cast(value, region.dtype), span=span)
-    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == Scope.GLOBAL else None
     return st if cond is None else S.IfThenElse(cond, st, span=span)
 
 
@@ -155,7 +156,7 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
     buf = other.buffer
     if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
-    if buf.memory_scope not in ("global",) + SHARED_SCOPES or not frag.is_dense():
+    if buf.memory_scope not in (Scope.GLOBAL,) + SHARED_SCOPES or not frag.is_dense():
         return 1
     if frag.num_threads > ctx.num_threads or frag.replicate != 1:
         return 1
@@ -164,7 +165,7 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
         return 1
     w = frag.vector_width()
     w = min(w, 16 // max(buf.dtype.bytes, 1))
-    if buf.memory_scope == "global":
+    if buf.memory_scope == Scope.GLOBAL:
         while w > 1 and not (divisible(buf.shape[-1], w) and divisible(other.mins[-1], w)):
             w //= 2
     else:
@@ -198,7 +199,7 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
     for v, n in zip(loop_vars, frag.shape):
         ctx.ranges.pop(v, None)
     ctx.ranges[ro] = (0, frag.num_registers // w - 1)
-    cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
+    cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == Scope.GLOBAL else None
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body, annotations=aligned_vector())
     if cond is not None:
         inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero,
@@ -254,7 +255,7 @@ def _vector_width(op, dims, ctx) -> int:
             else:
                 while v > 1 and _static(buf.shape[-1]) is not None and _static(buf.shape[-1]) % v:
                     v //= 2
-        if buf.memory_scope == "global":
+        if buf.memory_scope == Scope.GLOBAL:
             while v > 1 and not divisible(buf.shape[-1], v):
                 v //= 2
         while v > 1 and not divisible(region.mins[-1], v):
@@ -283,9 +284,9 @@ def _copy_threads(op, dims, ctx):
     ctx.ranges[it] = (0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
-    load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
-    store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
-    use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"
+    load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == Scope.GLOBAL else None
+    store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == Scope.GLOBAL else None
+    use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == Scope.GLOBAL
                  and op.dst.buffer.memory_scope in SHARED_SCOPES and v * op.src.dtype.bytes in (4, 8, 16)
                  and op.src.dtype == op.dst.dtype and ctx.target.async_copy)
     if use_async:
@@ -327,7 +328,7 @@ def _vector_access(ctx, buffer, start, vec, store=False):
     """Access to element `vec` of the vector starting at logical index `start`."""
     storage = ctx.storage(buffer)
     flat = ctx.flat_index(buffer, start)
-    if storage is buffer and buffer.memory_scope == "global":
+    if storage is buffer and buffer.memory_scope == Scope.GLOBAL:
         flat = tuple(flat[:-1]) + (simplify(flat[-1] + vec),)
     else:
         flat = tuple(flat[:-1]) + (flat[-1] + vec,)

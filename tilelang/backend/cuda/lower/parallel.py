@@ -20,6 +20,7 @@ from ....arith import simplify
 from ....ir.visitor import collect
 from ....arith.divisibility import divisible
 from ....ir.structural import structural_key
+from ....ir.scope import Scope
 
 
 class Striped:
@@ -184,12 +185,12 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
             if acc is body:
                 return 1  # every element would store to one place
             continue
-        if scope not in ("global", "shared", "shared.dyn") or any(_uses(i, last) for i in idx[:-1]):
+        if scope not in (Scope.GLOBAL, Scope.SHARED, Scope.SHARED_DYN) or any(_uses(i, last) for i in idx[:-1]):
             return 1
         base = _unit_base(idx[-1], last)
         if base is None:
             return 1
-        if scope == "global":
+        if scope == Scope.GLOBAL:
             row = buf.shape[-1]
         else:
             layout = ctx.layout(buf)
@@ -269,7 +270,7 @@ class _RegisterPlan(Mutator):
         return substitute(body, {ph: E.const(int(consts[r])) for ph, consts in self.constant_tables})
 
     def _register_index(self, buffer, indices):
-        if buffer.memory_scope != "local.fragment" or self.grids is None:
+        if buffer.memory_scope != Scope.FRAGMENT or self.grids is None:
             return None
         try:
             _, regs = _tables(self.ctx.fragment(buffer))

@@ -10,6 +10,7 @@ from ....ir.buffer import BufferRegion
 from ....ir.dtypes import int32
 from .parallel import lower_iterations
 from .registry import lowering
+from ....ir.scope import Scope
 
 _FMT = {"float": "%f", "int": "%d", "uint": "%u", "bool": "%d"}
 
@@ -33,7 +34,7 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
         value, fmt = _printable(op.value)
         line = _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\n", *_where(), value)
         v = op.value
-        if isinstance(v, E.BufferLoad) and v.buffer.memory_scope == "local.fragment":
+        if isinstance(v, E.BufferLoad) and v.buffer.memory_scope == Scope.FRAGMENT:
             owner = ctx.fragment(v.buffer).thread(*v.indices)  # one element: printed by its holder
             owner = owner if isinstance(owner, E.Expr) else E.const(int(owner))
             return S.IfThenElse(E.binary("==", ctx.thread, owner), line, span=op.span)
@@ -45,7 +46,7 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
     value, fmt = _printable(E.BufferLoad(buf.dtype, buf, tuple(idx)))
     where = ", ".join(["%d"] * len(idx))
     line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\n", *[E.cast(i, int32) for i in idx], value)
-    if buf.memory_scope == "local.fragment":
+    if buf.memory_scope == Scope.FRAGMENT:
         frag = ctx.fragment(buf)
         if frag.replicate > 1:  # each element once: from its first replica's thread
             owner = frag.thread(*vars_)

@@ -22,6 +22,7 @@ from ....ir.dtypes import handle, int32
 from .context import address_of
 from .copy import lower_copy
 from .registry import lowering
+from ....ir.scope import Scope
 
 
 @dataclasses.dataclass(eq=False)
@@ -65,7 +66,7 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
 
     src, dst = op.src, op.dst
     plain = lower_copy(TOP.Copy(src, dst, span=op.span), ctx)
-    if (not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != "global"
+    if (not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != Scope.GLOBAL
             or ctx.pass_configs.get("tl.disable_tma_lower")):
         return plain
     layout = ctx.layout(dst.buffer)
