@@ -61,6 +61,8 @@ class KernelSignature:
 
     name: str
     params: list  # (name, kind, obj): kind 'ptr' | 'i32' | 'i64' | 'f32' | 'f64' | 'tensormap'; obj the IR object
+    vector_bytes: dict = dataclasses.field(default_factory=dict)  # ptr param name -> widest vector / cp.async
+    # access in bytes (16 for a TMA descriptor's tensor); the pointer must be aligned to it
 
 
 class CodeGen:
@@ -74,6 +76,7 @@ class CodeGen:
         self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
         self.vector_aligned = False  # the vectorized loop being printed was proven aligned
         self.last_span = None
+        self.vector_bytes: dict = {}  # global Buffer -> widest vector access (bytes)
 
     # -- entry ---------------------------------------------------------------------------
     def generate(self) -> tuple[str, KernelSignature]:
@@ -110,7 +113,15 @@ class CodeGen:
             self.lines.insert(1, '#include "tl_gemm.cuh"')
         if any("tl::wgmma_gemm_" in line for line in self.lines):
             self.lines.insert(1, '#include "tl_wgmma.cuh"')
-        return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
+        for desc in func.attrs.get("tma_descriptors", ()):
+            self.vector_access(desc.buffer, 16)  # the tensor map's global address
+        widths = {pname: self.vector_bytes[p] for pname, kind, p in sig if kind == "ptr" and p in self.vector_bytes}
+        return "\n".join(self.lines) + "\n", KernelSignature(kname, sig, widths)
+
+    def vector_access(self, buffer, nbytes: int) -> None:
+        """Note that a global buffer is accessed `nbytes` at a time (its pointer must be aligned)."""
+        if buffer.memory_scope == Scope.GLOBAL and nbytes > 1:
+            self.vector_bytes[buffer] = max(nbytes, self.vector_bytes.get(buffer, 0))
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("  " * indent + text)
@@ -262,6 +273,8 @@ class CodeGen:
         local_dst = body.buffer.memory_scope == Scope.LOCAL
         if s0 is not None and not (local_dst and src.buffer.memory_scope == Scope.LOCAL):
             vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            self.vector_access(body.buffer, n * body.buffer.dtype.bytes)
+            self.vector_access(src.buffer, n * body.buffer.dtype.bytes)
             dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
             val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
             self.emit(indent, f"{dst} = {val};")
@@ -280,6 +293,7 @@ class CodeGen:
         self.emit(indent, "{")
         for k, (load, start) in enumerate(loads):
             t, vt = ctype(load.dtype), _VECTOR_TYPES[n * load.dtype.bytes]
+            self.vector_access(load.buffer, n * load.dtype.bytes)
             self.emit(indent + 1, f"alignas(16) {t} tl_ld{k}[{n}];")
             self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(tl_ld{k}) = "
                                   f"*reinterpret_cast<const {vt}*>(&{self.name(load.buffer)}[{self.expr(start)}]);")
@@ -295,6 +309,7 @@ class CodeGen:
             self.replaced.pop(id(load), None)
         if not local_dst:
             vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            self.vector_access(body.buffer, n * body.buffer.dtype.bytes)
             self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}]) = "
                                   f"*reinterpret_cast<const {vt}*>(tl_vec);")
         self.emit(indent, "}")
@@ -446,6 +461,10 @@ class CodeGen:
             raise CompileError(f"codegen: {e.name!r} is not a registered intrinsic")
         if I.is_math(e):
             return self.math(e)
+        if intrinsic in (I.ASYNC_COPY, I.ASYNC_COPY_ZFILL):
+            for a in e.args:
+                if I.ADDRESS_OF.matches(a) and isinstance(a.args[0], E.BufferLoad):
+                    self.vector_access(a.args[0].buffer, int(e.args[0].value))
         text = intrinsic_text(e, [self.arg(a) for a in e.args])
         if text is None:
             raise CompileError(f"codegen: no CUDA spelling for the intrinsic {e.name!r}")
