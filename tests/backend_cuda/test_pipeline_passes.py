@@ -5,6 +5,7 @@ import pytest
 
 import tilelang.language as T
 import tilelang.backend.cuda.pipeline as P
+from tilelang.ir import intrinsics as I
 from tilelang.ir import stmt as S
 from tilelang.ir.visitor import collect
 from tilelang.target import Target
@@ -115,7 +116,7 @@ def test_insert_syncs_orders_a_shared_write_before_other_threads_read_it():
                 tx = T.get_thread_binding(0)
                 S_ = T.alloc_shared((64,), 'float32')
                 S_[tx] = A[tx]
-                T.__syncthreads()
+                T.sync_threads()
                 B[tx] = S_[-tx + 63]
     """)
 
@@ -131,9 +132,9 @@ def test_insert_syncs_covers_the_loop_carried_hazard():
                 acc = T.alloc_var('float32')
                 acc[0] = 0.0
                 for k in T.serial(4):
-                    T.__syncthreads()
+                    T.sync_threads()
                     S_[tx] = A[k * 64 + tx]
-                    T.__syncthreads()
+                    T.sync_threads()
                     acc[0] = acc[0] + S_[-tx + 63]
                 B[tx] = acc[0]
     """)
@@ -141,7 +142,7 @@ def test_insert_syncs_covers_the_loop_carried_hazard():
 
 def test_insert_syncs_never_puts_a_barrier_in_divergent_code():
     out, _ = run_to(divergent, "insert_syncs")
-    syncs = collect(out.body, lambda n: isinstance(n, S.Evaluate) and getattr(n.value, "name", "") == "__syncthreads")
+    syncs = collect(out.body, lambda n: isinstance(n, S.Evaluate) and I.BLOCK_BARRIER.matches(n))
     ifs = collect(out.body, lambda n: isinstance(n, S.IfThenElse))
     assert ifs and not any(collect(i, lambda n: n in syncs) for i in ifs)
 
@@ -154,7 +155,7 @@ def test_plan_shared_memory_reuses_dead_buffers_and_aligns():
     assert k.annotations["smem_bytes"] == 512
     out, _ = run_to(two_phases, "insert_syncs")
     # the reuse is ordered: a barrier between the last read of X and the first write of Y
-    assert text(out).count("T.__syncthreads()") == 3
+    assert text(out).count("T.sync_threads()") == 3
 
 
 def test_plan_shared_memory_without_reuse():
@@ -169,11 +170,11 @@ def test_init_barriers_inits_every_slot_once(arch, fence):
     script = text(out)
     assert golden("""
         if tx == 0:
-            T.tl::mbar_init(T.call('address_of', bar[0]) -> handle, 64)
-            T.tl::mbar_init(T.call('address_of', bar[1]) -> handle, 32)
+            T.mbarrier_init(bar[0], 64)
+            T.mbarrier_init(bar[1], 32)
     """) in textwrap.dedent("\n".join(script.splitlines()[5:8]))
-    assert ("T.tl::fence_mbarrier_init()" in script) == fence
-    assert script.index("T.__syncthreads()") < script.index("T.mbarrier_arrive")
+    assert ("T.fence_mbarrier_init()" in script) == fence
+    assert script.index("T.sync_threads()") < script.index("T.mbarrier_arrive")
 
 
 def test_dump_ir_writes_one_file_per_pass(tmp_path, monkeypatch):
@@ -208,9 +209,9 @@ def test_an_async_prefetch_waits_for_earlier_readers_but_leaves_nothing_pending(
     head, loop = script.split("for k in")
     prologue = head.split("acc[0] = acc[0] + T.cast(X_s")[1]
     # the prologue's cp.async overwrites bytes other threads just read: a barrier first
-    assert prologue.index("T.__syncthreads()") < prologue.index("T.tl::cp_async_16")
+    assert prologue.index("T.sync_threads()") < prologue.index("T.cp_async(16")
     # in the loop only the pipeline's own barrier (after the wait), none after the issue
-    assert loop.count("T.__syncthreads()") == 1
+    assert loop.count("T.sync_threads()") == 1
 
 
 @T.prim_func
@@ -232,6 +233,6 @@ def test_insert_syncs_adds_nothing_to_the_split_gemm_pipeline():
     head, loop = text(out).split("for k in")
     # the prefetch reads the slots the loop's copies overwrite, but only after the loop's own
     # barrier: no second barrier before the loop, and exactly the pipeline's one inside it
-    assert head.count("T.__syncthreads()") == 1 and "gemm_ss_prefetch" in head.split("T.__syncthreads()")[1]
+    assert head.count("T.sync_threads()") == 1 and "gemm_ss_prefetch" in head.split("T.sync_threads()")[1]
     body, after = loop.split("T.tl::gemm_ss_tail")
-    assert body.count("T.__syncthreads()") == 1 and "gemm_ss_body" in body
+    assert body.count("T.sync_threads()") == 1 and "gemm_ss_body" in body

@@ -7,6 +7,7 @@ import torch
 import tilelang.language as T
 from tilelang.backend.cpu import CpuArtifact
 from tilelang.ir import expr as E
+from tilelang.ir import intrinsics as I
 from tilelang.ir import stmt as S
 from tilelang.ir import tileop as TOP
 from tilelang.ir.visitor import Mutator, collect
@@ -54,17 +55,17 @@ def test_three_stage_gemm_golden():
             T.fill(C_f, 0.0)
             T.copy(A[by * 32:by * 32 + 32, 0:32], A_s[0, 0:32, 0:32])
             T.copy(B[0:32, bx * 32:bx * 32 + 32], B_s[0, 0:32, 0:32])
-            T.tl::cp_async_commit()
+            T.cp_async_commit()
             T.copy(A[by * 32:by * 32 + 32, 32:64], A_s[1, 0:32, 0:32])
             T.copy(B[32:64, bx * 32:bx * 32 + 32], B_s[1, 0:32, 0:32])
-            T.tl::cp_async_commit()
+            T.cp_async_commit()
             for k in T.serial(4):
-                T.tl::cp_async_wait<1>()
-                T.__syncthreads()
+                T.cp_async_wait(1)
+                T.sync_threads()
                 if k + 2 < 4:
                     T.copy(A[by * 32:by * 32 + 32, k * 32 + 64:k * 32 + 96], A_s[(k + 2) % 3, 0:32, 0:32])
                     T.copy(B[k * 32 + 64:k * 32 + 96, bx * 32:bx * 32 + 32], B_s[(k + 2) % 3, 0:32, 0:32])
-                T.tl::cp_async_commit()
+                T.cp_async_commit()
                 T.gemm(A_s[k % 3, 0:32, 0:32], B_s[k % 3, 0:32, 0:32], C_f)
             T.copy(C_f, C[by * 32:by * 32 + 32, bx * 32:bx * 32 + 32])""").replace("\n", "\n    ").join(["    ", ""])
 
@@ -81,31 +82,31 @@ def test_mma_sync_gemm_split_at_the_stage_boundary_golden():
             T.fill(C_f, 0.0)
             T.copy(A[by * 32:by * 32 + 32, 0:32], A_s[0, 0:32, 0:32])
             T.copy(B[0:32, bx * 32:bx * 32 + 32], B_s[0, 0:32, 0:32])
-            T.tl::cp_async_commit()
+            T.cp_async_commit()
             T.copy(A[by * 32:by * 32 + 32, 32:64], A_s[1, 0:32, 0:32])
             T.copy(B[32:64, bx * 32:bx * 32 + 32], B_s[1, 0:32, 0:32])
-            T.tl::cp_async_commit()
+            T.cp_async_commit()
             T.copy(A[by * 32:by * 32 + 32, 64:96], A_s[2, 0:32, 0:32])
             T.copy(B[64:96, bx * 32:bx * 32 + 32], B_s[2, 0:32, 0:32])
-            T.tl::cp_async_commit()
-            T.tl::cp_async_wait<2>()
-            T.__syncthreads()
+            T.cp_async_commit()
+            T.cp_async_wait(2)
+            T.sync_threads()
             T.gemm(A_s[0, 0:32, 0:32], B_s[0, 0:32, 0:32], C_f, phase='prefetch', operands=C_f_operands)
             for k in T.serial(4):
                 T.gemm(A_s[k % 3, 0:32, 0:32], B_s[k % 3, 0:32, 0:32], C_f, phase='body', operands=C_f_operands)
-                T.tl::cp_async_wait<1>()
-                T.__syncthreads()
+                T.cp_async_wait(1)
+                T.sync_threads()
                 if k + 3 < 4:
                     T.copy(A[by * 32:by * 32 + 32, k * 32 + 96:k * 32 + 128], A_s[k % 3, 0:32, 0:32])
                     T.copy(B[k * 32 + 96:k * 32 + 128, bx * 32:bx * 32 + 32], B_s[k % 3, 0:32, 0:32])
-                T.tl::cp_async_commit()
+                T.cp_async_commit()
                 T.gemm(A_s[(k + 1) % 3, 0:32, 0:32], B_s[(k + 1) % 3, 0:32, 0:32], C_f, phase='tail', operands=C_f_operands)
             T.copy(C_f, C[by * 32:by * 32 + 32, bx * 32:bx * 32 + 32])""").replace("\n", "\n    ").join(["    ", ""])
 
 
 def test_wgmma_gemm_is_not_split():
     out = _body(matmul(128, 128, 256, 64, 64, 64, 3, dtype="float16"), Target("cuda", "sm_90a"))
-    assert "phase=" not in out and "cp_async_wait<1>" in out
+    assert "phase=" not in out and "T.cp_async_wait(1)" in out
     assert "phase='body'" in _body(matmul(128, 128, 256, 64, 64, 64, 3, dtype="float16"), Target("cuda", "sm_90"))
 
 
@@ -117,8 +118,8 @@ def test_prefetched_copies_are_async_and_buffers_replaced():
     staged = [b for b in launch.allocations if b.memory_scope.startswith("shared")]
     assert [tuple(int(x) for x in b.shape) for b in staged] == [(2, 32, 32), (2, 32, 32)]
     assert all(c.dst.buffer in staged for c in copies)
-    waits = collect(func.body, lambda n: isinstance(n, E.Call) and n.name.startswith("tl::cp_async_wait"))
-    assert [w.name for w in waits] == ["tl::cp_async_wait<0>"]
+    waits = collect(func.body, lambda n: isinstance(n, E.Call) and I.ASYNC_WAIT.matches(n))
+    assert [int(w.args[0].value) for w in waits] == [0]
 
 
 def test_one_stage_is_a_plain_loop():
@@ -176,7 +177,7 @@ class _DropSyncs(Mutator):
     """The CPU interpreter runs copies synchronously; the commit/wait/barrier calls are no-ops."""
 
     def visit_Evaluate(self, s):
-        if isinstance(s.value, E.Call) and ("cp_async" in s.value.name or s.value.name == "__syncthreads"):
+        if isinstance(s.value, E.Call) and (I.lookup(s.value) in (I.ASYNC_COMMIT, I.ASYNC_WAIT, I.BLOCK_BARRIER)):
             return S.SeqStmt(())
         return s
 

@@ -15,6 +15,7 @@ from .source import ParsedFunction, closure_vars, parse_function
 from .tracer import PendingTensor, Tracer, trace_call
 from .specs import TensorAnnotation
 from ..ir.buffer import Buffer
+from ..ir.scope import Scope
 
 
 def _outer_scopes(fn) -> list:
@@ -126,7 +127,7 @@ def trace_eager(fn, bound_arguments: dict, const_values: dict, is_tensor) -> Eag
     declared = {id(b) for _, b in inputs}
     outputs = []
     for r in returned:
-        if not isinstance(r, Buffer) or r.memory_scope != "global":
+        if not isinstance(r, Buffer) or r.memory_scope != Scope.GLOBAL:
             raise TileLangTypeError(f"an eager kernel returns tensors made by T.empty, got {r!r}", parsed.span(parsed.node))
         if id(r) not in declared:
             outputs.append(r)

@@ -13,6 +13,7 @@ from ..ir import expr as E
 from ..ir import stmt as S
 from ..ir.buffer import Buffer
 from ..ir.dtypes import int32
+from ..ir.scope import Scope
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +25,7 @@ class TensorAnnotation:
     strides: tuple | None = None
 
     def make_buffer(self, name: str, span=None) -> Buffer:
-        return Buffer(name, self.shape, self.dtype, "global", span=span)
+        return Buffer(name, self.shape, self.dtype, Scope.GLOBAL, span=span)
 
 
 @dataclasses.dataclass

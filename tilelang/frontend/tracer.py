@@ -16,6 +16,7 @@ import operator
 
 from ..errors import TileLangError, TileLangSyntaxError, TileLangTypeError
 from ..ir import expr as E
+from ..ir import intrinsics as I
 from ..ir import stmt as S
 from ..ir.buffer import Buffer
 from ..ir.builder import Builder, maybe_current
@@ -23,6 +24,7 @@ from .source import ParsedFunction
 from ..ir.dtypes import as_dtype
 from .specs import LoopSpec, TensorAnnotation, range_spec
 from ..ir.tileop import DeviceAssert
+from ..ir.scope import Scope
 
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -55,7 +57,7 @@ def is_device(value) -> bool:
     """True for values only known on the device (decided at run time, not while tracing)."""
     if isinstance(value, E.Expr):
         return not isinstance(value, (E.IntImm, E.FloatImm, E.StringImm))
-    return isinstance(value, Buffer) and value.memory_scope == "local.var"
+    return isinstance(value, Buffer) and value.memory_scope == Scope.VAR
 
 
 class PendingTensor:
@@ -97,7 +99,7 @@ class Tracer:
     def _declare_pending(self, pending: PendingTensor) -> Buffer:
 
         buf = Buffer(pending.name, tuple(E.const(int(s)) for s in pending.tensor.shape),
-                     as_dtype(pending.tensor.dtype), "global", span=self.builder.span)
+                     as_dtype(pending.tensor.dtype), Scope.GLOBAL, span=self.builder.span)
         self.builder.params[pending.name] = buf
         for scope in self.scopes:
             if scope.get(pending.name) is pending:
@@ -132,7 +134,7 @@ class Tracer:
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # docstring
         value = self.eval(node.value)
-        if isinstance(value, E.Call) and value.name not in E.MATH_INTRINSICS:
+        if isinstance(value, E.Call) and not I.is_math(value):
             self.builder.emit(S.Evaluate(value))
 
     def stmt_Pass(self, node):
@@ -221,7 +223,7 @@ class Tracer:
     def bind(self, name, value):
         """Rebind a name, except that a name holding T.alloc_var stores into it (rule 4)."""
         current = self.locals.get(name, _MISSING)
-        if isinstance(current, Buffer) and current.memory_scope == "local.var" and not isinstance(value, Buffer):
+        if isinstance(current, Buffer) and current.memory_scope == Scope.VAR and not isinstance(value, Buffer):
             self.builder.store(current, (E.const(0),), value)
         else:
             self.locals[name] = value

@@ -14,10 +14,11 @@ from ..errors import Span, TileLangTypeError, TileLangValueError
 from . import expr as E
 from .builder import current_builder
 from .dtypes import DType
+from .scope import Scope, as_scope
 
 _node = dataclasses.dataclass(frozen=True, eq=False, slots=True, repr=False)
 
-SCOPES = ("global", "shared", "shared.dyn", "shared.barrier", "local", "local.fragment", "local.var")
+SCOPES = tuple(Scope)
 
 
 @_node
@@ -100,16 +101,23 @@ class _ScalarOps:
 
 @_node
 class Buffer(_ScalarOps):
-    """A typed n-d array in a memory scope (see SCOPES)."""
+    """A typed n-d array in a memory scope (a Scope; strings are normalised to one)."""
 
     name: str
     shape: tuple
     dtype: DType
-    memory_scope: str
+    memory_scope: Scope
     span: Span | None = dataclasses.field(default=None, kw_only=True)
     arrive_counts: tuple | None = dataclasses.field(default=None, kw_only=True)  # shared.barrier only
 
-    def scope(self) -> str:
+    def __post_init__(self):
+        if not isinstance(self.memory_scope, Scope):
+            try:
+                object.__setattr__(self, "memory_scope", as_scope(self.memory_scope))
+            except ValueError as err:
+                raise TileLangValueError(f"buffer {self.name}: {err}") from None
+
+    def scope(self) -> Scope:
         return self.memory_scope
 
     @property
@@ -132,7 +140,7 @@ class Buffer(_ScalarOps):
         return n
 
     def _is_var(self) -> bool:
-        return self.memory_scope == "local.var"
+        return self.memory_scope == Scope.VAR
 
     def _scalar(self) -> E.Expr:
         if not self._is_var():
@@ -208,7 +216,7 @@ def _slice_range(k, dim_extent, name: str, dim: int) -> Range:
 
 
 def _check_const_bounds(buffer: Buffer, indices) -> None:
-    if buffer.memory_scope == "global":
+    if buffer.memory_scope == Scope.GLOBAL:
         return  # global accesses are guarded by the program itself
     for dim, (i, s) in enumerate(zip(indices, buffer.shape)):
         if isinstance(i, E.IntImm) and isinstance(s, E.IntImm) and not 0 <= i.value < s.value:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import expr as E
+from .scope import Scope
 
 
 class Printer(E.ExprPrinter):
@@ -98,15 +99,15 @@ class Printer(E.ExprPrinter):
 
     def allocation(self, b) -> str:
         name = self.name(b)
-        if b.memory_scope == "shared.barrier":
+        if b.memory_scope == Scope.BARRIER:
             counts = list(b.arrive_counts or ())
             return f"{name} = T.alloc_barrier({counts[0] if len(counts) == 1 else counts})"
-        if b.memory_scope == "local.var":
+        if b.memory_scope == Scope.VAR:
             return f"{name} = T.alloc_var({b.dtype.name!r})"
-        fn = {"shared.dyn": "alloc_shared", "shared": "alloc_shared", "local": "alloc_local",
-              "local.fragment": "alloc_fragment"}.get(b.memory_scope, "alloc_buffer")
+        fn = {Scope.SHARED_DYN: "alloc_shared", Scope.SHARED: "alloc_shared", Scope.LOCAL: "alloc_local",
+              Scope.FRAGMENT: "alloc_fragment"}.get(b.memory_scope, "alloc_buffer")
         shape = "(" + ", ".join(self.expr(x) for x in b.shape) + ("," if len(b.shape) == 1 else "") + ")"
-        scope = f", scope={b.memory_scope!r}" if b.memory_scope == "shared" else ""
+        scope = f", scope={b.memory_scope!r}" if b.memory_scope == Scope.SHARED else ""
         return f"{name} = T.{fn}({shape}, {b.dtype.name!r}{scope})"
 
     def stmt_WarpSpecialize(self, s, indent):

@@ -34,7 +34,7 @@ class PassConfigKey(str, enum.Enum):
 HONOURED = {
     "tl.disable_tma_lower": "backend/cuda/pipeline.py: the target has no bulk (TMA) copies",
     "tl.disable_wgmma": "backend/cuda/pipeline.py: the target has no warpgroup MMA",
-    "tl.enable_fast_math": "codegen: approximate math functions (tl::fast_exp, ...)",
+    "tl.enable_fast_math": "codegen: approximate math functions (fast exp, log, tanh, ...)",
     "tl.disable_fast_math": "overrides tl.enable_fast_math",
     "tl.enable_ptxas_verbose_output": "toolchain: ptxas -v, its report printed after the build",
     "tl.ptxas_register_usage_level": "toolchain: ptxas --register-usage-level",

@@ -11,6 +11,7 @@ from ..ir import expr as E
 from ..ir.buffer import Buffer
 from ..ir.builder import current_builder
 from ..ir.dtypes import as_dtype, uint64
+from ..ir.scope import Scope
 
 __all__ = ["alloc_shared", "alloc_local", "alloc_fragment", "alloc_var", "alloc_barrier"]
 
@@ -23,13 +24,13 @@ def alloc_shared(shape, dtype, scope="shared.dyn") -> Buffer:
     """
     dtype = _dtype(dtype, "alloc_shared")
     if dtype.is_bool:
-        scope = "shared"
-    return _allocate("alloc_shared", shape, dtype, scope, ("shared.dyn", "shared"))
+        scope = Scope.SHARED
+    return _allocate("alloc_shared", shape, dtype, scope, (Scope.SHARED_DYN, Scope.SHARED))
 
 
 def alloc_local(shape, dtype, scope="local") -> Buffer:
     """A small array private to each thread (registers or local memory)."""
-    return _allocate("alloc_local", shape, _dtype(dtype, "alloc_local"), scope, ("local",))
+    return _allocate("alloc_local", shape, _dtype(dtype, "alloc_local"), scope, (Scope.LOCAL,))
 
 
 def alloc_fragment(shape, dtype, scope="local.fragment") -> Buffer:
@@ -38,7 +39,7 @@ def alloc_fragment(shape, dtype, scope="local.fragment") -> Buffer:
     The compiler picks which thread holds which element from the ops that use it (a gemm
     accumulator, a reduction output, a T.Parallel loop).
     """
-    return _allocate("alloc_fragment", shape, _dtype(dtype, "alloc_fragment"), scope, ("local.fragment",))
+    return _allocate("alloc_fragment", shape, _dtype(dtype, "alloc_fragment"), scope, (Scope.FRAGMENT,))
 
 
 def alloc_var(dtype, *args, scope="local.var", init=None) -> Buffer:
@@ -63,7 +64,7 @@ def alloc_var(dtype, *args, scope="local.var", init=None) -> Buffer:
     elif len(args) > 2:
         raise TileLangTypeError(f"alloc_var takes at most 3 positional arguments (dtype, init, scope), got {len(args) + 1}")
     dtype = _dtype(dtype, "alloc_var")
-    buffer = _allocate("alloc_var", (1,), dtype, scope, ("local.var", "local"))
+    buffer = _allocate("alloc_var", (1,), dtype, scope, (Scope.VAR, Scope.LOCAL))
     if init is not None:
         if isinstance(init, str):
             raise TileLangTypeError(f"alloc_var: initial value must be a number or expression, got {init!r}")
@@ -85,7 +86,7 @@ def alloc_barrier(arrive_count) -> Buffer:
             raise TileLangTypeError(f"alloc_barrier: arrive counts must be Python ints, got {c!r}")
         if c <= 0:
             raise TileLangValueError(f"alloc_barrier: arrive count must be positive, got {c}")
-    return _allocate("alloc_barrier", (len(counts),), uint64, "shared.barrier", ("shared.barrier",),
+    return _allocate("alloc_barrier", (len(counts),), uint64, Scope.BARRIER, (Scope.BARRIER,),
                      arrive_counts=tuple(counts))
 
 

@@ -5,6 +5,7 @@ import builtins
 
 from ..errors import TileLangTypeError
 from ..ir import expr as E
+from ..ir import intrinsics as I
 from ..ir.dtypes import as_dtype
 from ..ir import stmt as S
 from ..ir.builder import current_builder
@@ -73,7 +74,7 @@ def min(*args):
 
 def abs(x):
     """Absolute value of a device expression."""
-    return builtins.abs(x) if _all_python(x) else E.call("abs", x)
+    return builtins.abs(x) if _all_python(x) else E.call(I.MATH["abs"].name, x)
 
 
 def clamp(x, lo, hi):
@@ -120,8 +121,10 @@ def Cast(dtype, value):
 
 
 def _math(name):
+    intrinsic = I.MATH[name]
+
     def fn(*args):
-        return E.call(name, *args)
+        return E.call(intrinsic.name, *args)
 
     fn.__name__ = name
     fn.__doc__ = f"Element-wise `{name}` on a device value."
@@ -188,7 +191,7 @@ def shift_right(a, b):
 
 def call_extern(dtype, name, *args):
     """A call of a device function by name (CUDA backend only)."""
-    return E.call("extern", E.StringImm(as_dtype("handle"), name), *args, dtype=dtype)
+    return I.EXTERN(E.StringImm(as_dtype("handle"), name), *args, dtype=dtype)
 
 
 def evaluate(value):

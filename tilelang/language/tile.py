@@ -10,6 +10,7 @@ from ..ir.buffer import Buffer, BufferRegion
 from ..ir.builder import current_builder
 from .region import as_region, check_same_shape, pair, squeeze
 from .region import same_extent
+from ..ir.scope import Scope
 
 __all__ = ["copy", "fill", "clear", "gemm", "GemmWarpPolicy", "reduce_max", "reduce_min", "reduce_sum",
            "reduce_abssum", "reduce_absmax", "reduce", "cumsum", "atomic_add", "atomic_max", "atomic_min",
@@ -46,7 +47,7 @@ def tma_copy(src, dst, *, barrier=None, **_ignored):
     check_same_shape(s, d, "T.tma_copy")
     if barrier is not None:
         barrier = _barrier_load(barrier, "T.tma_copy")
-    elif s.buffer.memory_scope == "global":
+    elif s.buffer.memory_scope == Scope.GLOBAL:
         raise TileLangValueError("T.tma_copy from global memory needs barrier=<an mbarrier from T.alloc_barrier>")
     _emit(TOP.TmaCopy(s, d, barrier))
 
@@ -54,7 +55,7 @@ def tma_copy(src, dst, *, barrier=None, **_ignored):
 def _barrier_load(bar, fn):
     if isinstance(bar, Buffer):
         bar = bar[0] if bar.ndim == 1 else None
-    if not isinstance(bar, E.BufferLoad) or bar.buffer.memory_scope != "shared.barrier":
+    if not isinstance(bar, E.BufferLoad) or bar.buffer.memory_scope != Scope.BARRIER:
         raise TileLangTypeError(f"{fn}: expected a barrier from T.alloc_barrier (or one element of it), got {bar!r}")
     return bar
 
@@ -94,7 +95,7 @@ def gemm(A, B, C, transpose_A=False, transpose_B=False, policy=GemmWarpPolicy.Sq
                                  f"{' (A is transposed)' if transpose_A else ''}{' (B is transposed)' if transpose_B else ''}")
     if not (same_extent(m, sc[0]) and same_extent(n, sc[1])):
         raise TileLangValueError(f"T.gemm: C is {tuple(sc)} but op(A) @ op(B) is ({m!r}, {n!r})")
-    if c.buffer.memory_scope not in ("local.fragment", "local", "shared", "shared.dyn"):
+    if c.buffer.memory_scope not in (Scope.FRAGMENT, Scope.LOCAL, Scope.SHARED, Scope.SHARED_DYN):
         raise TileLangValueError(f"T.gemm: C must be a fragment (T.alloc_fragment), got a {c.buffer.memory_scope} buffer")
     pol = policy.name if isinstance(policy, GemmWarpPolicy) else str(policy)
     if pol not in TOP.GEMM_POLICIES:
@@ -154,12 +155,12 @@ def cumsum(src, dst=None, dim=0, reverse=False):
 
 
 def _atomic(op, dst, value, fn):
-    is_tile = isinstance(value, BufferRegion) or (isinstance(value, Buffer) and value.memory_scope != "local.var")
+    is_tile = isinstance(value, BufferRegion) or (isinstance(value, Buffer) and value.memory_scope != Scope.VAR)
     if isinstance(dst, E.BufferLoad) and not is_tile:
         v = E.cast(E.convert(value), dst.dtype)
         _emit(TOP.Atomic(op, dst.buffer, dst.indices, v))
         return
-    if isinstance(value, (Buffer, BufferRegion, E.BufferLoad)) and not (isinstance(value, Buffer) and value.memory_scope == "local.var"):
+    if isinstance(value, (Buffer, BufferRegion, E.BufferLoad)) and not (isinstance(value, Buffer) and value.memory_scope == Scope.VAR):
         s, d = pair(value, dst, fn)
         check_same_shape(s, d, fn)
         _emit(TOP.AtomicRegion(op, d, s))

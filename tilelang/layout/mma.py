@@ -10,8 +10,8 @@ from the same description (see the top of that header):
   ki * 16 + 2 t + j % 2 + 8 (j // 4)) in register (mi * KI + ki) * 8 + j, replicated over the
   warp_n warps of a row: register for register the accumulator of an (M, K) tile with
   warp_n = 1, so a float accumulator cast to half is an A operand (flash attention's P @ V);
-- shared operands use `swizzled` (the widest XOR swizzle the row allows), which
-  `tl::SmemLayout<rows, cols, swizzle_bytes>` computes in C++.
+- shared operands use `swizzled` (the widest XOR swizzle the row allows), which the
+  header's shared-layout template (rows, cols, swizzle bytes) computes on the device too.
 """
 from __future__ import annotations
 

@@ -30,9 +30,8 @@ from ..layout import (Fragment, Layout, line_plan, parallel_plan, replicated_row
 from ..layout import mma
 from ..target import TargetDescription
 from .context import PassContext
+from ..ir.scope import SHARED_SCOPES, Scope
 
-SHARED_SCOPES = ("shared", "shared.dyn")
-FRAGMENT_SCOPE = "local.fragment"
 VECTOR_BYTES = 16
 
 
@@ -173,7 +172,7 @@ class _Accesses(Visitor):
 
     def visit_BufferStore(self, node: S.BufferStore):
         self.found.append(_Access(node.buffer, node.indices, True))
-        if node.buffer.memory_scope not in (FRAGMENT_SCOPE, "local", "local.var"):
+        if node.buffer.memory_scope not in (Scope.FRAGMENT, Scope.LOCAL, Scope.VAR):
             self.side_effects = True
         self.generic_visit(node)
 
@@ -208,7 +207,7 @@ def _op_name(node) -> str:
 
 
 def _is_fragment(buffer) -> bool:
-    return isinstance(buffer, Buffer) and buffer.memory_scope == FRAGMENT_SCOPE
+    return isinstance(buffer, Buffer) and buffer.memory_scope == Scope.FRAGMENT
 
 
 def _is_shared(buffer) -> bool:

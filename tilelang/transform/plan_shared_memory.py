@@ -14,6 +14,7 @@ from ..ir import stmt as S
 from ..ir.buffer import Buffer
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator, Visitor
+from ..ir.scope import Scope
 
 
 class _Uses(Visitor):
@@ -30,11 +31,11 @@ def _nbytes(b: Buffer) -> int:
     n = 1
     for s in b.shape:
         n *= int(s)
-    return n * (8 if b.memory_scope == "shared.barrier" else b.dtype.bytes)
+    return n * (8 if b.memory_scope == Scope.BARRIER else b.dtype.bytes)
 
 
 def plan(k: S.KernelLaunch, reuse: bool = True):
-    shared = [b for b in k.allocations if b.memory_scope.startswith("shared")]
+    shared = [b for b in k.allocations if b.memory_scope.is_shared_memory]
     if not shared:
         return {}, 0
     stmts = k.body.stmts if isinstance(k.body, S.SeqStmt) else (k.body,)
@@ -47,13 +48,13 @@ def plan(k: S.KernelLaunch, reuse: bool = True):
             lo, hi = live.get(b, (pos, pos))
             live[b] = (min(lo, pos), max(hi, pos))
     for b in shared:
-        if b.memory_scope == "shared.barrier" or not reuse or b not in live:
+        if b.memory_scope == Scope.BARRIER or not reuse or b not in live:
             live[b] = (0, len(stmts))
     placed = []  # (offset, end, lo, hi)
     offsets = {}
     for b in sorted(shared, key=lambda b: (-_nbytes(b), b.name)):
         size = _nbytes(b)
-        align = 1024 if size >= 1024 else (128 if b.memory_scope != "shared.barrier" else 16)
+        align = 1024 if size >= 1024 else (128 if b.memory_scope != Scope.BARRIER else 16)
         lo, hi = live[b]
         off = 0
         for o, e, l2, h2 in sorted(placed):

@@ -8,8 +8,8 @@ After, for S >= 2 (a loop over k in [lo, lo + n)):
     if s < n: T.copy(src(lo + s), X[s, ...])  [async]      for s in 0 .. S-2
     T.cp_async_commit()
     for k in T.serial(lo, lo + n):
-        T.cp_async_wait<S-2>()   # the group of iteration k has landed ...
-        T.__syncthreads()        # ... for every thread, and iteration k-1 is done with its stage
+        T.cp_async_wait(S - 2)   # the group of iteration k has landed ...
+        T.sync_threads()        # ... for every thread, and iteration k-1 is done with its stage
         if k + S - 1 < lo + n: T.copy(src(k + S - 1), X[(k - lo + S - 1) % S, ...])  [async]
         T.cp_async_commit()
         <the rest of the body, X read as X[(k - lo) % S, ...]>
@@ -17,18 +17,18 @@ After, for S >= 2 (a loop over k in [lo, lo + n)):
 Each shared buffer X written by a prefetched copy becomes a new buffer of shape (S, *shape)
 (the KernelLaunch allocation is replaced), every use in the loop indexed by the stage. The
 prefetched copies are `Copy(annotations={"async": True})` (lower_copy makes them cp.async).
-The explicit `__syncthreads` is the barrier insert_syncs recognizes, so it adds none there.
+The explicit block barrier is one insert_syncs recognizes, so it adds none there.
 
 When the rest of the body is one mma.sync gemm of two prefetched shared tiles (the GEMM
 mainloop), the gemm is split at the stage boundary instead (CUTLASS's mainloop order), so
 that its first fragments never wait behind the barrier and every slot holds a stage in flight:
 
     <prologue as above, then iteration S-1 into slot S-1 and a commit>
-    T.cp_async_wait<S-1>(); T.__syncthreads()
+    T.cp_async_wait(S - 1); T.sync_threads()
     T.gemm(..., phase="prefetch")                 # k-step 0 of stage 0 into registers
     for k in T.serial(lo, lo + n):
         T.gemm(X[(k - lo) % S], ..., phase="body")       # all k-steps but the last
-        T.cp_async_wait<S-2>(); T.__syncthreads()        # stage k + 1 landed; slot k is read
+        T.cp_async_wait(S - 2); T.sync_threads()        # stage k + 1 landed; slot k is read
         if k + S < lo + n: T.copy(src(k + S), X[(k - lo) % S, ...])  [async]
         T.cp_async_commit()
         T.gemm(X[(k - lo + 1) % S], ..., phase="tail")   # its step 0, then stage k's last step
@@ -45,18 +45,19 @@ from __future__ import annotations
 import dataclasses
 
 from ..ir import expr as E
+from ..ir import intrinsics as I
 from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion, Range
 from ..errors import LoweringError
-from ..ir.dtypes import int32, uint32
+from ..ir.dtypes import uint32
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator, Visitor, substitute
 from ..layout.mma import gemm_config, wgmma_plan
 from .context import PassContext
 from ..layout import Layout, stacked
+from ..ir.scope import SHARED_SCOPES, Scope
 
-SHARED_SCOPES = ("shared", "shared.dyn")
 PIPELINE_KEYS = ("num_stages", "order", "stage", "group", "sync")
 
 
@@ -64,18 +65,6 @@ def software_pipeline(func: PrimFunc, ctx: PassContext) -> PrimFunc:
     """Rewrite every T.Pipelined loop with num_stages >= 2 (see the module docstring)."""
     body = _Kernels(ctx.target).visit(func.body)
     return func if body is func.body else func.with_body(body)
-
-
-def cp_async_commit() -> S.Stmt:
-    return S.Evaluate(E.Call(int32, "tl::cp_async_commit", ()))
-
-
-def cp_async_wait(n: int) -> S.Stmt:
-    return S.Evaluate(E.Call(int32, f"tl::cp_async_wait<{int(n)}>", ()))
-
-
-def syncthreads() -> S.Stmt:
-    return S.Evaluate(E.Call(int32, "__syncthreads", ()))
 
 
 # ------------------------------------------------------------------------------ analyses
@@ -207,10 +196,10 @@ def _split_gemm_schedule(gemm, operands, versions, issue, k, lo, extent, stages)
 
     slot = (k - lo) % stages
     last = E.const(stages - 1)
-    more = [issue(lo + last, last, last < extent), cp_async_commit(), cp_async_wait(stages - 1), syncthreads(),
+    more = [issue(lo + last, last, last < extent), I.ASYNC_COMMIT.stmt(), I.ASYNC_WAIT.stmt(stages - 1), I.BLOCK_BARRIER.stmt(),
             phase("prefetch", E.const(0))]
-    body = S.seq([phase("body", slot), cp_async_wait(stages - 2), syncthreads(),
-                  issue(k + stages, slot, k + stages < lo + extent), cp_async_commit(),
+    body = S.seq([phase("body", slot), I.ASYNC_WAIT.stmt(stages - 2), I.BLOCK_BARRIER.stmt(),
+                  issue(k + stages, slot, k + stages < lo + extent), I.ASYNC_COMMIT.stmt(),
                   phase("tail", (k - lo + 1) % stages)])
     return more, body
 
@@ -305,7 +294,7 @@ class _Kernels(Mutator):
         prologue = []
         for s in range(stages - 1):
             prologue.append(issue(lo + s, E.const(s), E.const(s) < extent))
-            prologue.append(cp_async_commit())
+            prologue.append(I.ASYNC_COMMIT.stmt())
         rest = [s for n, s in enumerate(stmts) if n not in prefetch]
         operands = self.split_gemm_operands(rest, lets, versions)
         if operands is not None:
@@ -313,8 +302,8 @@ class _Kernels(Mutator):
             prologue += more
         else:
             ahead = k + (stages - 1)
-            head = [cp_async_wait(stages - 2), syncthreads(),
-                    issue(ahead, (ahead - lo) % stages, ahead < end), cp_async_commit()]
+            head = [I.ASYNC_WAIT.stmt(stages - 2), I.BLOCK_BARRIER.stmt(),
+                    issue(ahead, (ahead - lo) % stages, ahead < end), I.ASYNC_COMMIT.stmt()]
             rest = [_Versioned(versions, (k - lo) % stages).visit(s) for s in rest]
             body = S.seq(head + [_wrap_lets(lets, S.seq(rest))])
         new_loop = dataclasses.replace(_plain(loop), body=body)
@@ -329,14 +318,14 @@ class _Kernels(Mutator):
         op = rest[0]
         if op.phase or op.clear_accum or op.a.buffer not in versions or op.b.buffer not in versions:
             return None
-        if op.c.buffer.memory_scope != "local.fragment" or wgmma_plan(op, self.num_threads, self.target) is not None:
+        if op.c.buffer.memory_scope != Scope.FRAGMENT or wgmma_plan(op, self.num_threads, self.target) is not None:
             return None
         try:
             m, n, _, warp_m, warp_n = gemm_config(op, self.num_threads)
         except LoweringError:
             return None  # lowering reports it at the gemm
         words = 2 * (m // warp_m // 16 * 4 + n // warp_n // 8 * 2)  # two k-steps of A and B fragments
-        buf = Buffer(f"{op.c.buffer.name}_operands", (E.const(words),), uint32, "local", span=op.span)
+        buf = Buffer(f"{op.c.buffer.name}_operands", (E.const(words),), uint32, Scope.LOCAL, span=op.span)
         self.added.append(buf)
         return buf
 
@@ -344,7 +333,7 @@ class _Kernels(Mutator):
         if not isinstance(s, TOP.Copy):
             return False
         src, dst = s.src.buffer, s.dst.buffer
-        if src.memory_scope != "global" or dst.memory_scope not in SHARED_SCOPES:
+        if src.memory_scope != Scope.GLOBAL or dst.memory_scope not in SHARED_SCOPES:
             return False
         # the destination lives only in this loop, and only copies from global memory write it
         if self.kernel_refs.get(dst, 0) != loop_refs.refs.get(dst, 0):
@@ -352,7 +341,7 @@ class _Kernels(Mutator):
         for other in stmts:
             if other is s or not dst in _refs(other).written:
                 continue
-            if not (isinstance(other, TOP.Copy) and other.dst.buffer is dst and other.src.buffer.memory_scope == "global"):
+            if not (isinstance(other, TOP.Copy) and other.dst.buffer is dst and other.src.buffer.memory_scope == Scope.GLOBAL):
                 return False
         # the source may depend on the loop variable, but on nothing the loop body computes
         vs, loads = _vars_and_loads(substitute((s.src, s.dst), let_values))

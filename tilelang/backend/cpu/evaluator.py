@@ -13,9 +13,11 @@ import numpy as np
 
 from ...errors import DeviceRuntimeError
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from . import values
+from ...ir.scope import SHARED_SCOPES, Scope
 
-LANE_SCOPES = ("local", "local.var")
+LANE_SCOPES = (Scope.LOCAL, Scope.VAR)
 
 
 def mask_and(mask, cond):
@@ -54,7 +56,7 @@ _BINARY = {
     "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
 }
 
-MATH = {
+_MATH = {
     "exp": np.exp, "exp2": np.exp2, "exp10": lambda x: np.power(10.0, x).astype(x.dtype), "log": np.log,
     "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt,
     "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin,
@@ -63,6 +65,7 @@ MATH = {
     "ceil": np.ceil, "round": _round_half_away, "trunc": np.trunc, "abs": np.abs, "pow": np.power,
     "fmod": np.fmod, "atan2": np.arctan2, "isnan": np.isnan, "isinf": np.isinf,
 }
+MATH = {I.MATH[name]: fn for name, fn in _MATH.items()}
 
 
 class Evaluator:
@@ -80,7 +83,7 @@ class Evaluator:
         scope = buf.memory_scope
         if scope in LANE_SCOPES:
             return idx + [self.lanes]
-        if self.block_slot is not None and scope in ("shared", "shared.dyn"):
+        if self.block_slot is not None and scope in SHARED_SCOPES:
             return idx + [self.block_slot]
         return idx
 
@@ -178,14 +181,15 @@ class Evaluator:
         return values.cast(self.ev(e.value, mask), e.dtype)
 
     def _call(self, e, mask):
-        fn = MATH.get(e.name)
+        intrinsic = I.lookup(e)
+        fn = MATH.get(intrinsic)
         if fn is not None:
             args = [self.ev(a, mask) for a in e.args]
             if values.is_low_precision(e.args[0].dtype):
                 args = [np.asarray(a, dtype=np.float32) for a in args]
             r = fn(*args)
             return values.cast(r, e.dtype)
-        handler = CALLS.get(e.name)
+        handler = CALLS.get(intrinsic)
         if handler is None:
             raise DeviceRuntimeError(f"the CPU backend cannot evaluate the intrinsic `{e.name}`")
         return handler(self, e, mask)
@@ -215,8 +219,8 @@ def _shuffle(kind):
     return run
 
 
-CALLS = {"shfl_xor": _shuffle("xor"), "shfl_down": _shuffle("down"), "shfl_up": _shuffle("up"),
-         "shfl_sync": _shuffle("sync")}
+CALLS = {I.SHFL_XOR: _shuffle("xor"), I.SHFL_DOWN: _shuffle("down"), I.SHFL_UP: _shuffle("up"),
+         I.SHFL_SYNC: _shuffle("sync")}
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ...errors import DeviceRuntimeError, TileLangError
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
@@ -37,8 +38,10 @@ TILE_OPS = {
 }
 
 _UFUNC_AT = {"add": np.add, "max": np.fmax, "min": np.fmin}
-_NO_OPS = ("sync_threads", "sync_warp", "named_barrier_sync", "fence_proxy_async", "set_max_nreg",
-           "warpgroup_arrive", "warpgroup_commit_batch", "warpgroup_wait", "tma_store_wait")
+# one numpy lane per thread runs in lock step: block / warp barriers, fences and register or
+# wgmma scheduling hints change nothing
+_NO_OPS = (I.BLOCK_BARRIER, I.WARP_BARRIER, I.NAMED_BARRIER, I.FENCE_PROXY_ASYNC, I.SET_MAX_NREG,
+           I.WARPGROUP_ARRIVE, I.WARPGROUP_COMMIT, I.WARPGROUP_WAIT, I.TMA_STORE_WAIT)
 
 
 class BlockExecutor(Evaluator):
@@ -284,10 +287,10 @@ class BlockExecutor(Evaluator):
     # -- intrinsics -----------------------------------------------------------------------
     def _evaluate(self, s, mask):
         call = s.value
-        name = getattr(call, "name", None)
-        if name in _NO_OPS:
+        intrinsic = I.lookup(s)
+        if intrinsic in _NO_OPS:
             return
-        handler = _INTRINSICS.get(name)
+        handler = _INTRINSICS.get(intrinsic)
         if handler is not None:
             yield from handler(self, s, call, mask)
             return
@@ -304,7 +307,7 @@ class BlockExecutor(Evaluator):
     def _mbarrier_arrive(self, s, call, mask):
         """One arrival per live thread; with expect_tx, each thread also adds its bytes."""
         load = call.args[0]
-        exprs = [load.indices[0]] + ([call.args[1]] if call.name == "mbarrier_arrive_expect_tx" else [])
+        exprs = [load.indices[0]] + ([call.args[1]] if I.MBARRIER_ARRIVE_EXPECT_TX.matches(call) else [])
         table = self.per_thread(s, exprs, mask)
         for index in np.unique(table[:, 0]):
             rows = table[table[:, 0] == index]
@@ -398,7 +401,7 @@ _COMPOUND = {
     S.Evaluate: BlockExecutor._evaluate,
 }
 _INTRINSICS = {
-    "mbarrier_arrive": BlockExecutor._mbarrier_arrive, "mbarrier_wait_parity": BlockExecutor._mbarrier_wait,
-    "mbarrier_expect_tx": BlockExecutor._mbarrier_expect_tx,
-    "mbarrier_arrive_expect_tx": BlockExecutor._mbarrier_arrive, "sync_grid": BlockExecutor._sync_grid,
+    I.MBARRIER_ARRIVE: BlockExecutor._mbarrier_arrive, I.MBARRIER_WAIT_PARITY: BlockExecutor._mbarrier_wait,
+    I.MBARRIER_EXPECT_TX: BlockExecutor._mbarrier_expect_tx,
+    I.MBARRIER_ARRIVE_EXPECT_TX: BlockExecutor._mbarrier_arrive, I.GRID_BARRIER: BlockExecutor._sync_grid,
 }

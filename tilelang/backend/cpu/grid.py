@@ -16,6 +16,7 @@ import numpy as np
 
 from ...errors import DeviceRuntimeError
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir import tileop as TOP
 from ...ir.stmt import WARP_GROUP_SIZE
@@ -23,11 +24,11 @@ from ...ir.visitor import collect
 from .barriers import BarrierSet, GridBarrier, TotalProgress
 from .evaluator import LANE_SCOPES, Evaluator
 from .executor import BlockExecutor, deadlock, interleave
+from ...ir.scope import SHARED_SCOPES, Scope
 
 _TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
 MAX_LANES = 1 << 16  # lanes per step when blocks run together
 MAX_ELEMENTS = 1 << 20  # T.Parallel iterations per step when blocks are a loop axis
-_SHARED = ("shared", "shared.dyn")
 
 
 def run_launch(launch: S.KernelLaunch, env: dict, storage: dict) -> None:
@@ -61,7 +62,7 @@ def _run_one_by_one(launch, env, storage, grid, shapes):
         barriers = BarrierSet()
         block_storage = dict(storage)
         for buf in launch.allocations:
-            if buf.memory_scope == "shared.barrier":
+            if buf.memory_scope == Scope.BARRIER:
                 barriers.allocate(buf)
             lane_axis = (num_threads,) if buf.memory_scope in LANE_SCOPES else ()
             block_storage[buf] = np.zeros(shapes[buf] + lane_axis, dtype=buf.dtype.numpy)
@@ -131,7 +132,7 @@ def _parallel_only(launch):
     for n in nodes:
         if isinstance(n, (TOP.TileOp, S.WarpSpecialize)) or (isinstance(n, E.Var) and n in thread_vars):
             return None
-        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+        if I.lookup(n) in _BLOCK_LEVEL_CALLS:
             return None
         if isinstance(n, S.For) and n.kind == "thread":
             return None
@@ -173,34 +174,34 @@ def _split(linear, extents) -> list:
 
 @functools.lru_cache(maxsize=256)
 def _uses_grid_sync(body) -> bool:
-    return bool(collect(body, lambda n: isinstance(n, E.Call) and n.name == "sync_grid"))
+    return bool(collect(body, I.GRID_BARRIER.matches))
 
 
 @functools.lru_cache(maxsize=256)
 def _warp_specialized(body) -> bool:
     """T.ws blocks whose threads wait on mbarriers: their warp groups must run independently."""
     has_ws = collect(body, lambda n: isinstance(n, S.WarpSpecialize))
-    waits = collect(body, lambda n: isinstance(n, E.Call) and n.name == "mbarrier_wait_parity")
+    waits = collect(body, I.MBARRIER_WAIT_PARITY.matches)
     return bool(has_ws and waits)
 
 
-_BLOCK_LEVEL_CALLS = ("mbarrier_arrive", "mbarrier_wait_parity", "mbarrier_expect_tx", "mbarrier_arrive_expect_tx",
-                      "shfl_xor", "shfl_down", "shfl_up", "shfl_sync", "sync_grid")
+_BLOCK_LEVEL_CALLS = (I.MBARRIER_ARRIVE, I.MBARRIER_WAIT_PARITY, I.MBARRIER_EXPECT_TX, I.MBARRIER_ARRIVE_EXPECT_TX,
+                      *I.SHUFFLES, I.GRID_BARRIER)
 
 
 @functools.lru_cache(maxsize=256)
 def _blocks_fuse(launch) -> bool:
     """Whether every statement is per-thread, so blocks can run side by side as lanes."""
-    if any(buf.memory_scope not in _SHARED + LANE_SCOPES for buf in launch.allocations):
+    if any(buf.memory_scope not in SHARED_SCOPES + LANE_SCOPES for buf in launch.allocations):
         return False
     for n in collect(launch.body, lambda n: isinstance(n, (TOP.TileOp, S.WarpSpecialize, S.For, E.Call))):
         if isinstance(n, S.WarpSpecialize) or (isinstance(n, S.For) and n.kind == "parallel"):
             return False
-        if isinstance(n, E.Call) and n.name in _BLOCK_LEVEL_CALLS:
+        if I.lookup(n) in _BLOCK_LEVEL_CALLS:
             return False
         if isinstance(n, TOP.TileOp):
             per_thread = isinstance(n, (TOP.Copy, TOP.Fill)) and all(
-                r.buffer.memory_scope in ("global",) + LANE_SCOPES for r in n.reads() + n.writes())
+                r.buffer.memory_scope in (Scope.GLOBAL,) + LANE_SCOPES for r in n.reads() + n.writes())
             if not per_thread:
                 return False
     return True

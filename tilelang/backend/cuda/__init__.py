@@ -68,14 +68,13 @@ def _build(func, arch, options):
     result = build_cuda(source, arch, options=(*ptxas_options(configs), *flags), name=signature.name)
     if configs.get("tl.enable_ptxas_verbose_output"):
         print(result.log)
-    vector_access = "reinterpret_cast<uint" in source or "cp_async" in source
     index = {id(p): n for n, p in enumerate(func.params)}
     lowered_index = {id(p): n for n, p in enumerate(lowered.params)}
     params = []
     for name, kind, obj in signature.params:
         n = lowered_index.get(id(obj), index.get(id(obj)))
         if kind == "ptr":
-            params.append(ParamSpec.tensor(n, name, align=16 if vector_access else 0))
+            params.append(ParamSpec.tensor(n, name, align=signature.vector_bytes.get(name, 0)))
         elif kind == "tensormap":
             spec = obj
             params.append(ParamSpec.tma(lowered_index[id(spec.buffer)], name, spec.buffer.dtype.name, spec.box,

@@ -11,6 +11,7 @@ import math
 
 from ...errors import CompileError
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir.buffer import Buffer
 from ...ir.expr import Namer
@@ -18,7 +19,9 @@ from ...ir.visitor import collect
 from ...arith import VarRanges, merge_div_mod, simplify
 from ...ir.visitor import substitute
 from ...arith.divisibility import vector_width
+from .intrinsics import FAST_MATH, MATH
 from .intrinsics import spelled as intrinsic_text
+from ...ir.scope import Scope
 
 CTYPES = {
     "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
@@ -33,31 +36,7 @@ _BINARY = {"+": "+", "-": "-", "*": "*", "/": "/", "//": "/", "%": "%", "&": "&"
 _PREC = {"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6, "<": 7, "<=": 7, ">": 7, ">=": 7,
          "<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10}
 
-# math intrinsic -> float32 C function (double drops the trailing f; half/bf16 compute in float)
-_MATH = {"exp": "expf", "exp2": "exp2f", "exp10": "exp10f", "log": "logf", "log2": "log2f", "log10": "log10f",
-         "log1p": "log1pf", "expm1": "expm1f", "sqrt": "sqrtf", "rsqrt": "rsqrtf", "sin": "sinf", "cos": "cosf",
-         "tan": "tanf", "asin": "asinf", "acos": "acosf", "atan": "atanf", "sinh": "sinhf", "cosh": "coshf",
-         "tanh": "tanhf", "erf": "erff", "floor": "floorf", "ceil": "ceilf", "round": "roundf", "trunc": "truncf",
-         "abs": "fabsf", "pow": "powf", "fmod": "fmodf", "atan2": "atan2f"}
-
-# tl.enable_fast_math: the approximate forms of tl.cuh
-_FAST = {"exp": "tl::fast_exp", "exp2": "tl::fast_exp2", "log": "tl::fast_log", "log2": "tl::fast_log2",
-         "rsqrt": "tl::fast_rsqrt", "tanh": "tl::fast_tanh", "sin": "tl::fast_sin", "cos": "tl::fast_cos"}
-
-# language-level builtins (Call names the frontend emits) -> CUDA spelling; "&" marks a barrier
-# argument passed by address.
-_BUILTINS = {
-    "sync_threads": "__syncthreads", "sync_warp": "__syncwarp", "named_barrier_sync": "tl::named_barrier_sync",
-    "mbarrier_arrive": "tl::mbar_arrive&", "mbarrier_wait_parity": "tl::mbar_wait&",
-    "mbarrier_expect_tx": "tl::mbar_expect_tx&", "mbarrier_arrive_expect_tx": "tl::mbar_arrive_expect_tx&",
-    "fence_proxy_async": "tl::fence_proxy_async", "shfl_xor": "tl::shfl_xor", "shfl_down": "tl::shfl_down",
-    "shfl_up": "tl::shfl_up", "shfl_sync": "tl::shfl_idx", "warpgroup_arrive": "tl::wgmma_fence",
-    "warpgroup_commit_batch": "tl::wgmma_commit_group", "tma_store_wait": "tl::tma_store_wait<0>",
-}
 _VECTOR_TYPES = {4: "unsigned", 8: "uint2", 16: "uint4"}
-
-_WHERE = {f"__tl_{a}{x}": f"(int){b}.{x}" for a, b in (("b", "blockIdx"), ("t", "threadIdx")) for x in "xyz"}
-
 
 _FLOOR_HELPERS = """template <typename T> __device__ __forceinline__ T tl_floordiv(T a, T b) {
   T q = a / b;
@@ -79,6 +58,8 @@ class KernelSignature:
 
     name: str
     params: list  # (name, kind, obj): kind 'ptr' | 'i32' | 'i64' | 'f32' | 'f64' | 'tensormap'; obj the IR object
+    vector_bytes: dict = dataclasses.field(default_factory=dict)  # ptr param name -> widest vector / cp.async
+    # access in bytes (16 for a TMA descriptor's tensor); the pointer must be aligned to it
 
 
 class CodeGen:
@@ -91,6 +72,7 @@ class CodeGen:
         self.replaced: dict = {}  # id(BufferLoad) -> text (vector operands read ahead)
         self.vector_aligned = False  # the vectorized loop being printed was proven aligned
         self.last_span = None
+        self.vector_bytes: dict = {}  # global Buffer -> widest vector access (bytes)
 
     # -- entry ---------------------------------------------------------------------------
     def generate(self) -> tuple[str, KernelSignature]:
@@ -127,7 +109,15 @@ class CodeGen:
             self.lines.insert(1, '#include "tl_gemm.cuh"')
         if any("tl::wgmma_gemm_" in line for line in self.lines):
             self.lines.insert(1, '#include "tl_wgmma.cuh"')
-        return "\n".join(self.lines) + "\n", KernelSignature(kname, sig)
+        for desc in func.attrs.get("tma_descriptors", ()):
+            self.vector_access(desc.buffer, 16)  # the tensor map's global address
+        widths = {pname: self.vector_bytes[p] for pname, kind, p in sig if kind == "ptr" and p in self.vector_bytes}
+        return "\n".join(self.lines) + "\n", KernelSignature(kname, sig, widths)
+
+    def vector_access(self, buffer, nbytes: int) -> None:
+        """Note that a global buffer is accessed `nbytes` at a time (its pointer must be aligned)."""
+        if buffer.memory_scope == Scope.GLOBAL and nbytes > 1:
+            self.vector_bytes[buffer] = max(nbytes, self.vector_bytes.get(buffer, 0))
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("  " * indent + text)
@@ -159,12 +149,12 @@ class CodeGen:
         for b in k.allocations:
             name = self.name(b)
             scope = b.memory_scope
-            if scope.startswith("shared"):
-                t = "uint64_t" if scope == "shared.barrier" else ctype(b.dtype)
+            if scope.is_shared_memory:
+                t = "uint64_t" if scope == Scope.BARRIER else ctype(b.dtype)
                 if b not in offsets:
                     raise CompileError(f"shared buffer {b.name} has no place in the shared-memory arena")
                 self.emit(indent, f"{t}* {name} = reinterpret_cast<{t}*>(tl_smem + {offsets[b]});")
-            elif scope == "local.var":
+            elif scope == Scope.VAR:
                 self.scalars.add(b)
                 self.emit(indent, f"{ctype(b.dtype)} {name};")
             else:
@@ -266,9 +256,11 @@ class CodeGen:
             return False
         src = body.value if isinstance(body.value, E.BufferLoad) and body.value.dtype == body.buffer.dtype else None
         s0 = self.vector_start(s.var, src.buffer, src.indices, n) if src is not None else None
-        local_dst = body.buffer.memory_scope == "local"
-        if s0 is not None and not (local_dst and src.buffer.memory_scope == "local"):
+        local_dst = body.buffer.memory_scope == Scope.LOCAL
+        if s0 is not None and not (local_dst and src.buffer.memory_scope == Scope.LOCAL):
             vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            self.vector_access(body.buffer, n * body.buffer.dtype.bytes)
+            self.vector_access(src.buffer, n * body.buffer.dtype.bytes)
             dst = f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}])"
             val = f"*reinterpret_cast<const {vt}*>(&{self.name(src.buffer)}[{self.expr(s0)}])"
             self.emit(indent, f"{dst} = {val};")
@@ -276,7 +268,7 @@ class CodeGen:
 
         loads = []
         for load in collect(body.value, lambda x: isinstance(x, E.BufferLoad)):
-            if load.buffer.memory_scope == "local" or load.buffer in self.scalars or any(load is x for x, _ in loads):
+            if load.buffer.memory_scope == Scope.LOCAL or load.buffer in self.scalars or any(load is x for x, _ in loads):
                 continue
             start = self.vector_start(s.var, load.buffer, load.indices, n)
             if start is not None:
@@ -287,6 +279,7 @@ class CodeGen:
         self.emit(indent, "{")
         for k, (load, start) in enumerate(loads):
             t, vt = ctype(load.dtype), _VECTOR_TYPES[n * load.dtype.bytes]
+            self.vector_access(load.buffer, n * load.dtype.bytes)
             self.emit(indent + 1, f"alignas(16) {t} tl_ld{k}[{n}];")
             self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(tl_ld{k}) = "
                                   f"*reinterpret_cast<const {vt}*>(&{self.name(load.buffer)}[{self.expr(start)}]);")
@@ -302,6 +295,7 @@ class CodeGen:
             self.replaced.pop(id(load), None)
         if not local_dst:
             vt = _VECTOR_TYPES[n * body.buffer.dtype.bytes]
+            self.vector_access(body.buffer, n * body.buffer.dtype.bytes)
             self.emit(indent + 1, f"*reinterpret_cast<{vt}*>(&{self.name(body.buffer)}[{self.expr(d0)}]) = "
                                   f"*reinterpret_cast<const {vt}*>(tl_vec);")
         self.emit(indent, "}")
@@ -420,32 +414,22 @@ class CodeGen:
         return f"(({ctype(e.dtype)})({self.expr(e.value)}))"
 
     def expr_Call(self, e, parent):
-        text = intrinsic_text(e, [self.arg(a) for a in e.args])
-        if text is not None:
-            return text
-        name = e.name
-        if name in _MATH or name in ("sigmoid", "isnan", "isinf"):
+        intrinsic = I.lookup(e)
+        if intrinsic is None and e.name.startswith("tl::"):
+            # the gemm lowering's calls still carry their C++ name (until they become intrinsics)
+            return f"{e.name}({', '.join(self.arg(a) for a in e.args)})"
+        if intrinsic is None:
+            raise CompileError(f"codegen: {e.name!r} is not a registered intrinsic")
+        if I.is_math(e):
             return self.math(e)
-        if name == "address_of":
-            load = e.args[0]
-            if isinstance(load, E.Var):
-                return f"(&{self.name(load)})"
-            return f"(&{self.access(load.buffer, load.indices)})"
-        if name in _WHERE:
-            return _WHERE[name]
-        if name == "reinterpret":
-            return f"(*reinterpret_cast<{e.args[0].value}*>({self.expr(e.args[1])}))"
-        spelled = _BUILTINS.get(name)
-        args = list(e.args)
-        if spelled is not None:
-            if spelled.endswith("&"):
-                spelled = spelled[:-1]
-                b = args[0]
-                args = [E.call("address_of", b)] + args[1:]
-            name = spelled
-        elif not (name.startswith("tl::") or name.startswith("__") or name == "printf"):
-            raise CompileError(f"codegen: no CUDA spelling for the intrinsic {name!r}")
-        return f"{name}({', '.join(self.arg(a) for a in args)})"
+        if intrinsic in (I.ASYNC_COPY, I.ASYNC_COPY_ZFILL):
+            for a in e.args:
+                if I.ADDRESS_OF.matches(a) and isinstance(a.args[0], E.BufferLoad):
+                    self.vector_access(a.args[0].buffer, int(e.args[0].value))
+        text = intrinsic_text(e, [self.arg(a) for a in e.args])
+        if text is None:
+            raise CompileError(f"codegen: no CUDA spelling for the intrinsic {e.name!r}")
+        return text
 
     def arg(self, a) -> str:
         if isinstance(a, Buffer):
@@ -455,24 +439,27 @@ class CodeGen:
         return self.expr(a)
 
     def math(self, e: E.Call) -> str:
-        name, dt = e.name, e.args[0].dtype
+        intrinsic, dt = I.lookup(e), e.args[0].dtype
+        name = intrinsic.name
         args = [self.expr(a) for a in e.args]
         if name in ("isnan", "isinf"):
             return f"{name}(float({args[0]}))" if dt.name != "float64" else f"{name}({args[0]})"
         if name == "abs" and not dt.is_float:
             return f"abs({args[0]})" if dt.bits <= 32 else f"llabs({args[0]})"
         if dt.name == "float64":
-            fn = {"abs": "fabs"}.get(name, _MATH.get(name, name).rstrip("f") if name != "sigmoid" else "")
+            fn = {"abs": "fabs"}.get(name, MATH.get(intrinsic, name).rstrip("f") if name != "sigmoid" else "")
             if name == "sigmoid":
                 return f"(1.0 / (1.0 + exp(-{args[0]})))"
             return f"{fn}({', '.join(args)})"
         if dt.name != "float32":
             args = [f"float({a})" for a in args]
-        fast = self.func.attrs.get("fast_math") and name in _FAST
+        fast = self.func.attrs.get("fast_math")
         if name == "sigmoid":
-            text = f"(1.0f / (1.0f + {'tl::fast_exp' if self.func.attrs.get('fast_math') else 'expf'}(-{args[0]})))"
+            exp = I.MATH["exp"]
+            text = f"(1.0f / (1.0f + {FAST_MATH[exp] if fast else MATH[exp]}(-{args[0]})))"
         else:
-            text = f"{_FAST[name] if fast else _MATH[name]}({', '.join(args)})"
+            fn = FAST_MATH[intrinsic] if fast and intrinsic in FAST_MATH else MATH[intrinsic]
+            text = f"{fn}({', '.join(args)})"
         return text if dt.name == "float32" else f"{ctype(e.dtype)}({text})"
 
 

@@ -10,7 +10,8 @@ from ...ir import expr as E
 from ...ir import stmt as S
 from ...ir.function import PrimFunc
 from ...ir.visitor import Mutator
-from .lower.context import address_of, call
+from ...ir import intrinsics as I
+from ...ir.scope import Scope
 
 
 class _InitBarriers(Mutator):
@@ -18,21 +19,21 @@ class _InitBarriers(Mutator):
         self.fence = fence
 
     def visit_KernelLaunch(self, k):
-        bars = [b for b in k.allocations if b.memory_scope == "shared.barrier"]
+        bars = [b for b in k.allocations if b.memory_scope == Scope.BARRIER]
         if not bars:
             return k
         inits = []
         for b in bars:
             for i, count in enumerate(b.arrive_counts or (1,)):
                 load = E.BufferLoad(b.dtype, b, (E.const(i),))
-                inits.append(call("tl::mbar_init", address_of(load), int(count)))
+                inits.append(I.MBARRIER_INIT.stmt(load, int(count)))
         tid = k.thread_vars[0] if k.thread_vars else E.const(0)
         for v in k.thread_vars[1:]:
             tid = E.binary("+", tid, v)  # zero only for thread (0, 0, 0)
         stmts = [S.IfThenElse(E.binary("==", tid, 0), S.seq(inits))]
         if self.fence:
-            stmts.append(call("tl::fence_mbarrier_init"))
-        stmts.append(call("__syncthreads"))
+            stmts.append(I.FENCE_MBARRIER_INIT.stmt())
+        stmts.append(I.BLOCK_BARRIER.stmt())
         body = S.seq(stmts + [k.body])
         import dataclasses
 

@@ -11,20 +11,28 @@ from __future__ import annotations
 import dataclasses
 
 from ...ir import expr as E
+from ...ir import intrinsics as I
 from ...ir import stmt as S
 from ...ir.function import PrimFunc
 from ...ir.visitor import Mutator, Visitor
-
-_WRITES_FIRST = ("cp_async", "tma_load", "stmatrix", "atomic", "bulk_load", "st_shared")
-_SYNC_NAMES = ("__syncthreads", "sync_threads", "tl::syncthreads")
+from ...ir.scope import Scope
 
 
 def sync_stmt() -> S.Evaluate:
-    return S.Evaluate(E.Call(E.const(0).dtype, "__syncthreads", ()))
+    return I.BLOCK_BARRIER.stmt()
 
 
 def _is_sync(s) -> bool:
-    return isinstance(s, S.Evaluate) and isinstance(s.value, E.Call) and s.value.name in _SYNC_NAMES
+    intrinsic = I.lookup(s) if isinstance(s, S.Evaluate) else None
+    return intrinsic is not None and intrinsic.is_barrier
+
+
+def _destination(call: E.Call, intrinsic) -> E.BufferLoad | None:
+    """The element the first address argument after the template arguments points at."""
+    for a in call.args[intrinsic.template_args:]:
+        if I.lookup(a) is I.ADDRESS_OF and isinstance(a.args[0], E.BufferLoad):
+            return a.args[0]
+    return None
 
 
 class _Accesses(Visitor):
@@ -48,21 +56,23 @@ class _Accesses(Visitor):
         self.generic_visit(s)
 
     def visit_Call(self, e):
-        if e.args and (e.name.startswith("tl::cp_async_") or e.name.startswith("tl::tma_load")):
+        intrinsic = I.lookup(e)
+        effects = intrinsic.effects if intrinsic is not None else I.Effect.NONE
+        if effects & I.Effect.ASYNC_ISSUE:
             # an async copy must not overwrite what other threads still read (checked against
             # earlier accesses), but it lands later: its readers wait on cp_async_wait / an
             # mbarrier followed by the pipeline's own barrier, so it leaves nothing pending
-            load = e.args[0].args[0] if isinstance(e.args[0], E.Call) and e.args[0].args else None
-            if isinstance(load, E.BufferLoad):
-                r = self.ranges.get(load.buffer)
+            dst = _destination(e, intrinsic)
+            if dst is not None:
+                r = self.ranges.get(dst.buffer)
                 if r is not None:
                     self.found.append((r[0], r[1], True, False, False))
             return
-        writes = any(w in e.name for w in _WRITES_FIRST)
+        writes = bool(effects & I.Effect.WRITES_MEMORY)
         for n, a in enumerate(e.args):
-            if isinstance(a, E.Call) and a.name == "address_of" and isinstance(a.args[0], E.BufferLoad):
+            if I.lookup(a) is I.ADDRESS_OF and isinstance(a.args[0], E.BufferLoad):
                 load = a.args[0]
-                self.add(load.buffer, writes and (n == 0 or "atomic" in e.name))
+                self.add(load.buffer, writes and n == (intrinsic.template_args if intrinsic else 0))
                 for i in load.indices:
                     self.visit(i)
             else:
@@ -87,7 +97,7 @@ class _Uniform(Visitor):
             self.uniform = False
 
     def visit_BufferLoad(self, e):
-        if e.buffer.memory_scope != "global":
+        if e.buffer.memory_scope != Scope.GLOBAL:
             self.uniform = False
         self.generic_visit(e)
 
@@ -194,7 +204,7 @@ class _Insert(Mutator):
         offsets = k.annotations.get("smem_offsets", {})
         ranges = {}
         for b, off in offsets.items():
-            if b.memory_scope == "shared.barrier":
+            if b.memory_scope == Scope.BARRIER:
                 continue
             n = 1
             for s in b.shape:

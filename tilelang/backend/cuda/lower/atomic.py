@@ -1,8 +1,9 @@
-"""Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> tl::atomic_<op>."""
+"""Atomics: scalar `T.atomic_add(buf[i], v)` and element-wise tile atomics -> the atomic_<op> intrinsic."""
 from __future__ import annotations
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from .context import address_of
@@ -10,11 +11,12 @@ from .copy import box_dims, in_bounds, region_index
 from ....layout import Striped
 from .parallel import lower_iterations
 from .registry import lowering
+from ....ir.scope import Scope
 
 
 def _atomic(ctx, op, buffer, indices, value, span=None):
     load = ctx.load(buffer, indices)
-    return S.Evaluate(E.Call(buffer.dtype, f"tl::atomic_{op}", (address_of(load), E.cast(value, buffer.dtype))), span=span)
+    return I.ATOMICS[op].stmt(address_of(load), E.cast(value, buffer.dtype), dtype=buffer.dtype, span=span)
 
 
 def lower_scalar_atomic(s, ctx) -> S.Stmt:
@@ -42,12 +44,12 @@ def lower_atomic_region(op: TOP.AtomicRegion, ctx) -> S.Stmt:
             raise CompileError("a tile atomic needs a static box")
         ctx.ranges.bind(v, 0, e.value - 1)
     body = _atomic(ctx, op.op, dst.buffer, didx, E.BufferLoad(src.buffer.dtype, src.buffer, tuple(sidx)), op.span)
-    if dst.buffer.memory_scope == "global":
+    if dst.buffer.memory_scope == Scope.GLOBAL:
         cond = in_bounds(dst.buffer, didx, ctx.ranges)
         if cond is not None:
             body = S.IfThenElse(cond, body)
     extents = [e for _, _, e in dims]
-    if src.buffer.memory_scope == "local.fragment":
+    if src.buffer.memory_scope == Scope.FRAGMENT:
         frag = ctx.fragment(src.buffer)
         if tuple(int(s) for s in frag.shape) == tuple(e.value for e in extents) and all(E.is_const(m, 0) for m in src.mins):
             if frag.replicate > 1:  # one atomic per element: only the first replica's thread

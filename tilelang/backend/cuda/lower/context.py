@@ -12,15 +12,15 @@ import dataclasses
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir.buffer import Buffer
 from ....ir.dtypes import int32
 from ....transform.context import PassContext
 from ....arith import VarRanges, simplify
 from ....ir.dtypes import handle
-from ....ir.dtypes import int32 as i32
+from ....ir.scope import SHARED_SCOPES, Scope
 
-SHARED_SCOPES = ("shared", "shared.dyn")
 
 
 @dataclasses.dataclass
@@ -83,19 +83,19 @@ class LowerContext(PassContext):
         if low is not None:
             return low
         scope = buffer.memory_scope
-        if scope == "global" or self.is_lowered(buffer) or scope == "shared.barrier" or scope == "local.var":
+        if scope == Scope.GLOBAL or self.is_lowered(buffer) or scope == Scope.BARRIER or scope == Scope.VAR:
             return buffer
         if scope in SHARED_SCOPES:
             layout = self.layout(buffer)
             size = layout.size if layout is not None else buffer.numel()
-            low = Buffer(buffer.name, (E.const(size),), buffer.dtype, "shared.dyn", span=buffer.span)
-        elif scope == "local.fragment":
+            low = Buffer(buffer.name, (E.const(size),), buffer.dtype, Scope.SHARED_DYN, span=buffer.span)
+        elif scope == Scope.FRAGMENT:
             frag = self.fragment(buffer)
-            low = Buffer(buffer.name, (E.const(frag.num_registers),), buffer.dtype, "local", span=buffer.span)
-        elif scope == "local":
+            low = Buffer(buffer.name, (E.const(frag.num_registers),), buffer.dtype, Scope.LOCAL, span=buffer.span)
+        elif scope == Scope.LOCAL:
             if len(buffer.shape) == 1:
                 return buffer
-            low = Buffer(buffer.name, (E.const(buffer.numel()),), buffer.dtype, "local", span=buffer.span)
+            low = Buffer(buffer.name, (E.const(buffer.numel()),), buffer.dtype, Scope.LOCAL, span=buffer.span)
         else:
             return buffer
         self.lowered[buffer] = low
@@ -104,16 +104,16 @@ class LowerContext(PassContext):
     def flat_index(self, buffer: Buffer, indices) -> tuple:
         """Indices into `storage(buffer)` for the logical element `indices` of `buffer`."""
         scope = buffer.memory_scope
-        if scope == "global" or scope == "shared.barrier" or scope == "local.var" or self.is_lowered(buffer):
+        if scope == Scope.GLOBAL or scope == Scope.BARRIER or scope == Scope.VAR or self.is_lowered(buffer):
             return tuple(indices)
         if scope in SHARED_SCOPES:
             layout = self.layout(buffer)
             if layout is not None:
                 return (_expr(layout.offset(*indices)),)
             return (_row_major(indices, buffer.shape),)
-        if scope == "local.fragment":
+        if scope == Scope.FRAGMENT:
             return (_expr(self.fragment(buffer).register(*indices)),)
-        if scope == "local" and len(buffer.shape) != 1:
+        if scope == Scope.LOCAL and len(buffer.shape) != 1:
             return (_row_major(indices, buffer.shape),)
         return tuple(indices)
 
@@ -152,10 +152,4 @@ def _row_major(indices, shape) -> E.Expr:
 
 def address_of(load: E.BufferLoad) -> E.Call:
 
-    return E.Call(handle, "address_of", (load,))
-
-
-def call(name: str, *args, dtype=None) -> S.Evaluate:
-
-    conv = tuple(a if isinstance(a, (E.Expr, Buffer, str)) else E.convert(a) for a in args)
-    return S.Evaluate(E.Call(dtype or i32, name, conv))
+    return I.ADDRESS_OF(load, dtype=handle)

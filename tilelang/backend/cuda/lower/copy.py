@@ -13,10 +13,12 @@ import math
 from ....arith import simplify
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....arith.divisibility import vector_width
-from .context import SHARED_SCOPES, address_of, aligned_vector, call, lowered_loop
+from .context import address_of, aligned_vector, lowered_loop
+from ....ir.scope import SHARED_SCOPES, Scope
 from .parallel import lower_iterations
 from .registry import lowering
 from ....ir.visitor import substitute
@@ -65,7 +67,7 @@ def _provably_below(i, s, ranges) -> bool:
 
 
 def _is_fragment(region):
-    return region.buffer.memory_scope == "local.fragment"
+    return region.buffer.memory_scope == Scope.FRAGMENT
 
 
 @lowering(TOP.Copy)
@@ -77,13 +79,13 @@ def lower_copy(op: TOP.Copy, ctx) -> S.Stmt:
     frag_side = dst if _is_fragment(dst) else (src if _is_fragment(src) else None)
     if frag_side is not None:
         return _copy_fragment(op, dims, frag_side, ctx)
-    if src.buffer.memory_scope == "local" or dst.buffer.memory_scope == "local":
+    if src.buffer.memory_scope == Scope.LOCAL or dst.buffer.memory_scope == Scope.LOCAL:
         return _copy_serial(op, dims, ctx)
     return _copy_threads(op, dims, ctx)
 
 
 def _load(ctx, region, idx):
-    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == Scope.GLOBAL else None
     value = E.BufferLoad(region.buffer.dtype, region.buffer, tuple(idx))  # lowered later (lower_tile_ops._Flatten)
     if cond is not None:
         value = E.select(cond, value, E.const(0, region.dtype))
@@ -92,7 +94,7 @@ def _load(ctx, region, idx):
 
 def _store(ctx, region, idx, value, span):
     st = S.BufferStore(region.buffer, tuple(idx), E.cast(value, region.dtype), span=span)
-    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == "global" else None
+    cond = in_bounds(region.buffer, idx, ctx.ranges) if region.buffer.memory_scope == Scope.GLOBAL else None
     return st if cond is None else S.IfThenElse(cond, st, span=span)
 
 
@@ -152,7 +154,7 @@ def _fragment_vector_width(frag, other, dims, frag_is_dst, ctx) -> int:
     buf = other.buffer
     if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
-    if buf.memory_scope not in ("global",) + SHARED_SCOPES or not frag.is_dense():
+    if buf.memory_scope not in (Scope.GLOBAL,) + SHARED_SCOPES or not frag.is_dense():
         return 1
     if frag.num_threads > ctx.num_threads or frag.replicate != 1:
         return 1
@@ -187,7 +189,7 @@ def _copy_fragment_vectorized(op, frag, frag_region, other, loop_vars, src_idx, 
     for v, n in zip(loop_vars, frag.shape):
         ctx.ranges.forget(v)
     ctx.ranges.bind(ro, 0, frag.num_registers // w - 1)
-    cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == "global" else None
+    cond = in_bounds(other.buffer, other_idx, ctx.ranges) if other.buffer.memory_scope == Scope.GLOBAL else None
     inner = S.For(rv, E.const(0), E.const(w), "vectorized", body, annotations=aligned_vector())
     if cond is not None:
         inner = S.IfThenElse(cond, inner, S.For(rv, E.const(0), E.const(w), "vectorized", zero,
@@ -230,7 +232,7 @@ def _vector_width(op, dims, ctx) -> int:
     if ctx.pass_configs.get("tir.disable_vectorize"):
         return 1
     bytes_ = max(src.dtype.bytes, dst.dtype.bytes)
-    rows = [ctx.row_width(r.buffer) for r in (src, dst) if r.buffer.memory_scope in ("global",) + SHARED_SCOPES]
+    rows = [ctx.row_width(r.buffer) for r in (src, dst) if r.buffer.memory_scope in (Scope.GLOBAL,) + SHARED_SCOPES]
     return vector_width(16 // bytes_ if bytes_ <= 16 else 1, (n, *rows, src.mins[-1], dst.mins[-1]))
 
 
@@ -255,9 +257,9 @@ def _copy_threads(op, dims, ctx):
     ctx.ranges.bind(it, 0, -(-chunks // threads) - 1)
     src_idx = region_index(op.src, [a for a, _, _ in dims], box_idx)
     dst_idx = region_index(op.dst, [b for _, b, _ in dims], box_idx)
-    load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == "global" else None
-    store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == "global" else None
-    use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == "global"
+    load_cond = in_bounds(op.src.buffer, src_idx, ctx.ranges) if op.src.buffer.memory_scope == Scope.GLOBAL else None
+    store_cond = in_bounds(op.dst.buffer, dst_idx, ctx.ranges) if op.dst.buffer.memory_scope == Scope.GLOBAL else None
+    use_async = (op.annotations.get("async") and op.src.buffer.memory_scope == Scope.GLOBAL
                  and op.dst.buffer.memory_scope in SHARED_SCOPES and v * op.src.dtype.bytes in (4, 8, 16)
                  and op.src.dtype == op.dst.dtype and ctx.target.async_copy)
     if use_async:
@@ -265,9 +267,9 @@ def _copy_threads(op, dims, ctx):
         dst_addr = ctx.address(op.dst.buffer, dst_idx)
         src_addr = address_of(ctx.load(op.src.buffer, src_idx))
         if load_cond is None:
-            inner = call(f"tl::cp_async_{nbytes}", dst_addr, src_addr)
+            inner = I.ASYNC_COPY.stmt(nbytes, dst_addr, src_addr)
         else:
-            inner = call(f"tl::cp_async_{nbytes}_zfill", dst_addr, src_addr, load_cond)
+            inner = I.ASYNC_COPY_ZFILL.stmt(nbytes, dst_addr, src_addr, load_cond)
     else:
         # vector start -> flat storage index, then + vec: the layout keeps runs of v contiguous
         load = _vector_access(ctx, op.src.buffer, src_idx, vec)
@@ -299,7 +301,7 @@ def _vector_access(ctx, buffer, start, vec, store=False):
     """Access to element `vec` of the vector starting at logical index `start`."""
     storage = ctx.storage(buffer)
     flat = ctx.flat_index(buffer, start)
-    if storage is buffer and buffer.memory_scope == "global":
+    if storage is buffer and buffer.memory_scope == Scope.GLOBAL:
         flat = tuple(flat[:-1]) + (simplify(flat[-1] + vec),)
     else:
         flat = tuple(flat[:-1]) + (flat[-1] + vec,)

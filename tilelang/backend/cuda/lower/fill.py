@@ -14,6 +14,7 @@ from .copy import in_bounds, region_index
 from ....layout import Striped
 from .parallel import lower_iterations
 from .registry import lowering
+from ....ir.scope import Scope
 
 
 @lowering(TOP.Fill)
@@ -25,8 +26,8 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
     extents = [region.extents[d] for d in dims]
     idx = region_index(region, dims, vars_)
     value = E.cast(op.value, buf.dtype)
-    store = ctx.store(buf, idx, value, span=op.span) if buf.memory_scope != "local.fragment" else S.BufferStore(buf, tuple(idx), value, span=op.span)
-    if buf.memory_scope == "local.fragment":
+    store = ctx.store(buf, idx, value, span=op.span) if buf.memory_scope != Scope.FRAGMENT else S.BufferStore(buf, tuple(idx), value, span=op.span)
+    if buf.memory_scope == Scope.FRAGMENT:
         frag = ctx.fragment(buf)
         shape = tuple(int(s) for s in frag.shape)
         full_vars = [ctx.var(f"i{n}") for n in range(len(shape))]
@@ -41,12 +42,12 @@ def lower_fill(op: TOP.Fill, ctx) -> S.Stmt:
         return lower_iterations(full_vars, [E.const(s) for s in shape], st, ctx, frag, span=op.span)
     if any(not isinstance(e, E.IntImm) for e in extents):
         raise CompileError(f"T.fill of {buf.name} needs a static region")
-    if buf.memory_scope in ("local", "local.var"):
+    if buf.memory_scope in (Scope.LOCAL, Scope.VAR):
         body = store
         for v, e in reversed(list(zip(vars_, extents))):
             body = S.For(v, E.const(0), e, "unroll" if e.value <= 64 else "serial", body, annotations=lowered_loop())
         return body
-    if buf.memory_scope == "global":
+    if buf.memory_scope == Scope.GLOBAL:
         for v, e in zip(vars_, extents):
             ctx.ranges.bind(v, 0, e.value - 1)
         cond = in_bounds(buf, idx, ctx.ranges)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir.visitor import Mutator, substitute
 from .context import aligned_vector, lowered_loop
@@ -20,6 +21,7 @@ from ....ir.visitor import collect
 from ....arith.divisibility import vector_width
 from ....layout import Striped
 from ....ir.structural import structural_key
+from ....ir.scope import Scope
 
 
 def parallel_nest(loop: S.For):
@@ -137,7 +139,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
 
     last = vars_[-1]
     accesses = [body] + collect(body.value, lambda n: isinstance(n, E.BufferLoad))
-    if collect(body.value, lambda n: isinstance(n, E.Call) and not n.name in E.MATH_INTRINSICS):
+    if collect(body.value, lambda n: isinstance(n, E.Call) and not I.is_math(n)):
         return 1
     for acc in accesses:
         buf = acc.buffer
@@ -150,7 +152,7 @@ def _vector_plan(vars_, body, frag, ctx) -> int:
             if acc is body:
                 return 1  # every element would store to one place
             continue
-        if scope not in ("global", "shared", "shared.dyn") or any(_uses(i, last) for i in idx[:-1]):
+        if scope not in (Scope.GLOBAL, Scope.SHARED, Scope.SHARED_DYN) or any(_uses(i, last) for i in idx[:-1]):
             return 1
         base = _unit_base(idx[-1], last)
         if base is None:
@@ -229,7 +231,7 @@ class _RegisterPlan(Mutator):
         return substitute(body, {ph: E.const(int(consts[r])) for ph, consts in self.constant_tables})
 
     def _register_index(self, buffer, indices):
-        if buffer.memory_scope != "local.fragment" or self.grids is None:
+        if buffer.memory_scope != Scope.FRAGMENT or self.grids is None:
             return None
         try:
             _, regs = _tables(self.ctx.fragment(buffer))

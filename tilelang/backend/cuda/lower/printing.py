@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.buffer import BufferRegion
 from ....ir.dtypes import int32
 from .parallel import lower_iterations
 from .registry import lowering
+from ....ir.scope import Scope
 
 _FMT = {"float": "%f", "int": "%d", "uint": "%u", "bool": "%d"}
 
 
 def _printf(fmt: str, *args) -> S.Evaluate:
-    return S.Evaluate(E.Call(int32, "printf", (E.StringImm(int32, fmt), *args)))
+    return I.PRINTF.stmt(E.StringImm(int32, fmt), *args)
 
 
 def _printable(v):
@@ -32,7 +34,7 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
         value, fmt = _printable(op.value)
         line = _printf(f"{msg}: block (%d, %d, %d) thread (%d, %d, %d): {fmt}\n", *_where(), value)
         v = op.value
-        if isinstance(v, E.BufferLoad) and v.buffer.memory_scope == "local.fragment":
+        if isinstance(v, E.BufferLoad) and v.buffer.memory_scope == Scope.FRAGMENT:
             owner = ctx.fragment(v.buffer).thread(*v.indices)  # one element: printed by its holder
             owner = owner if isinstance(owner, E.Expr) else E.const(int(owner))
             return S.IfThenElse(E.binary("==", ctx.thread, owner), line, span=op.span)
@@ -44,7 +46,7 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
     value, fmt = _printable(E.BufferLoad(buf.dtype, buf, tuple(idx)))
     where = ", ".join(["%d"] * len(idx))
     line = _printf(f"{msg}: {buf.name}[{where}] = {fmt}\n", *[E.cast(i, int32) for i in idx], value)
-    if buf.memory_scope == "local.fragment":
+    if buf.memory_scope == Scope.FRAGMENT:
         frag = ctx.fragment(buf)
         if frag.replicate > 1:  # each element once: from its first replica's thread
             owner = frag.thread(*vars_)
@@ -58,4 +60,4 @@ def lower_print(op: TOP.Print, ctx) -> S.Stmt:
 
 
 def _where():
-    return tuple(E.Call(int32, f"__tl_{n}", ()) for n in ("bx", "by", "bz", "tx", "ty", "tz"))
+    return tuple(index() for index in I.BLOCK_INDEX + I.THREAD_INDEX)

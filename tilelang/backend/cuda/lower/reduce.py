@@ -11,15 +11,17 @@ import numpy as np
 
 from ....errors import CompileError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.dtypes import float32
-from .context import call, lowered_loop
+from .context import lowered_loop
 from .parallel import _tables
 from .registry import lowering
 from ....ir.buffer import BufferRegion
 from .copy import lower_copy
 from ....ir.visitor import substitute
+from ....ir.scope import Scope
 
 
 def identity(kind: str, dtype) -> E.Expr:
@@ -54,14 +56,14 @@ def _tree(kind: str, values: list) -> E.Expr:
 
 def sync_group(ctx) -> S.Stmt:
     if ctx.num_threads == ctx.block_threads:
-        return call("__syncthreads")
-    return call("tl::named_barrier_sync", 1 + ctx.thread_base // 128, ctx.num_threads)
+        return I.BLOCK_BARRIER.stmt()
+    return I.NAMED_BARRIER.stmt(1 + ctx.thread_base // 128, ctx.num_threads)
 
 
 @lowering(TOP.Reduce)
 def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
     src, dst = op.src.buffer, op.dst.buffer
-    if src.memory_scope != "local.fragment" or dst.memory_scope != "local.fragment":
+    if src.memory_scope != Scope.FRAGMENT or dst.memory_scope != Scope.FRAGMENT:
         raise CompileError(f"T.reduce_{op.kind} needs fragments (src {src.memory_scope}, dst {dst.memory_scope}); "
                            "copy shared tiles into a fragment first")
     for region in (op.src, op.dst):
@@ -106,7 +108,7 @@ def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
         b += 1
     acc_dtype = dst.dtype
     n_out = int(D.num_registers)
-    red = ctx.alloc(f"{dst.name}_red", (n_out,), acc_dtype, "local")
+    red = ctx.alloc(f"{dst.name}_red", (n_out,), acc_dtype, Scope.LOCAL)
     src_low, dst_low = ctx.storage(src), ctx.storage(dst)
     # each output register combines its input registers as a balanced tree: a dependency chain
     # of log2(n) operations instead of n
@@ -127,10 +129,10 @@ def lower_reduce(op: TOP.Reduce, ctx) -> S.Stmt:
         for k in range(n_out):
             cur = E.BufferLoad(acc_dtype, red, (E.const(k),))
             out.append(S.BufferStore(red, (E.const(k),),
-                                     combine(kind, cur, E.Call(acc_dtype, "tl::shfl_xor", (cur, E.const(1 << b))))))
+                                     combine(kind, cur, I.SHFL_XOR(cur, 1 << b, dtype=acc_dtype))))
     warp_bits = [b for b in bits if b >= 5]
     if warp_bits:
-        scratch = ctx.alloc(f"{dst.name}_scratch", (T * n_out,), acc_dtype, "shared.dyn")
+        scratch = ctx.alloc(f"{dst.name}_scratch", (T * n_out,), acc_dtype, Scope.SHARED_DYN)
         t = ctx.thread
         out.append(sync_group(ctx))
         for k in range(n_out):
@@ -168,14 +170,14 @@ def lower_cumsum(op: TOP.CumSum, ctx) -> S.Stmt:
     """Inclusive prefix sum along `dim`, done by one thread per line through the lowered storage
     (shared tiles) — simple and correct; fragments go through a shared staging copy."""
     src, dst = op.src.buffer, op.dst.buffer
-    if src.memory_scope == "local.fragment" or dst.memory_scope == "local.fragment":
+    if src.memory_scope == Scope.FRAGMENT or dst.memory_scope == Scope.FRAGMENT:
         return _cumsum_through_shared(op, ctx)
     shape = [int(e.value) for e in op.src.extents]
     dim = op.dim if op.dim >= 0 else op.dim + len(shape)
     lines = int(np.prod(shape)) // shape[dim]
     line = ctx.var("line")
     k = ctx.var("k")
-    acc = ctx.alloc(f"{dst.name}_cum", (1,), dst.dtype if dst.dtype.is_float else float32, "local")
+    acc = ctx.alloc(f"{dst.name}_cum", (1,), dst.dtype if dst.dtype.is_float else float32, Scope.LOCAL)
     rest, idx = line, [None] * len(shape)
     for d in reversed(range(len(shape))):
         if d == dim:
@@ -205,7 +207,7 @@ def _cumsum_through_shared(op, ctx):
     """Fragments scan through a row-major shared staging tile: copy in, scan, copy out."""
 
     shape = [int(e.value) for e in op.src.extents]
-    stage = ctx.alloc(f"{op.src.buffer.name}_scan", shape, op.dst.buffer.dtype, "shared.dyn", lowered=False)
+    stage = ctx.alloc(f"{op.src.buffer.name}_scan", shape, op.dst.buffer.dtype, Scope.SHARED_DYN, lowered=False)
     full = BufferRegion.full(stage)
     return S.seq([
         lower_copy(TOP.Copy(op.src, full, span=op.span), ctx),

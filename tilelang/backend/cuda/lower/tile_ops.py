@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ....errors import CompileError, TileLangError
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.function import PrimFunc
@@ -17,7 +18,7 @@ from ....ir.visitor import Mutator
 from ....ir.visitor import substitute
 from . import copy, fill, gemm, printing, reduce, tma  # noqa: F401  (each registers its lowerings)
 from .atomic import lower_scalar_atomic
-from .context import LowerContext, call
+from .context import LowerContext
 from .parallel import lower_parallel
 from .registry import LOWERINGS
 
@@ -112,23 +113,22 @@ class _LowerTileOps(Mutator):
         return lower_scalar_atomic(s, self.ctx)
 
     def visit_DeviceAssert(self, s):
-        return call("tl::device_assert", s.condition, E.StringImm(E.const(0).dtype, s.msg or "T.device_assert"))
+        return I.DEVICE_ASSERT.stmt(s.condition, E.StringImm(E.const(0).dtype, s.msg or "T.device_assert"))
 
     def visit_Evaluate(self, s):
         v = s.value
-        if isinstance(v, E.Call) and v.name == "set_max_nreg":
+        intrinsic = I.lookup(v)
+        if intrinsic is I.SET_MAX_NREG:
             n, inc = int(v.args[0].value), int(v.args[1].value)
             if not self.ctx.target.register_reallocation:
                 return S.SeqStmt(())
-            return S.Evaluate(E.Call(v.dtype, f"tl::setmaxnreg_{'inc' if inc else 'dec'}<{n}>", ()), span=s.span)
-        if isinstance(v, E.Call) and v.name == "warpgroup_wait":
-            return S.Evaluate(E.Call(v.dtype, f"tl::wgmma_wait_group<{int(v.args[0].value)}>", ()), span=s.span)
-        if isinstance(v, E.Call) and v.name in ("mbarrier_expect_tx", "mbarrier_arrive_expect_tx") and not self.ctx.target.bulk_copy:
+            return (I.SET_MAX_NREG_INC if inc else I.SET_MAX_NREG_DEC).stmt(n, dtype=v.dtype, span=s.span)
+        if intrinsic in (I.MBARRIER_EXPECT_TX, I.MBARRIER_ARRIVE_EXPECT_TX) and not self.ctx.target.bulk_copy:
             # before sm_90 no copy completes on a barrier by bytes: expect nothing, arrive as asked
-            if v.name == "mbarrier_expect_tx":
+            if intrinsic is I.MBARRIER_EXPECT_TX:
                 return S.SeqStmt(())
-            return S.Evaluate(E.Call(v.dtype, "mbarrier_arrive", v.args[:1]), span=s.span)
-        if isinstance(v, E.Call) and v.name == "sync_grid":
+            return I.MBARRIER_ARRIVE.stmt(*v.args[:1], dtype=v.dtype, span=s.span)
+        if intrinsic is I.GRID_BARRIER:
             raise CompileError("T.sync_grid needs a cooperative launch, which this compiler does not do", s.span)
         return s
 

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from ....ir import expr as E
+from ....ir import intrinsics as I
 from ....ir import stmt as S
 from ....ir import tileop as TOP
 from ....ir.buffer import Buffer
@@ -21,6 +22,7 @@ from ....ir.dtypes import handle, int32
 from .context import address_of
 from .copy import lower_copy
 from .registry import lowering
+from ....ir.scope import Scope
 
 
 @dataclasses.dataclass(eq=False)
@@ -64,7 +66,7 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
 
     src, dst = op.src, op.dst
     plain = lower_copy(TOP.Copy(src, dst, span=op.span), ctx)
-    if not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != "global":
+    if not ctx.target.bulk_copy or op.barrier is None or src.buffer.memory_scope != Scope.GLOBAL:
         return plain
     layout = ctx.layout(dst.buffer)
     box = []
@@ -98,16 +100,15 @@ def lower_tma(op: TOP.TmaCopy, ctx) -> S.Stmt:
     bar = op.barrier
     nbytes = int(np.prod(box)) * src.dtype.bytes
     bar_addr = address_of(bar)
-    desc_addr = E.Call(handle, "address_of", (spec.var,))
-    loads = [S.Evaluate(E.Call(int32, "tl::mbar_expect_tx", (bar_addr, E.const(nbytes * (inner // chunk)))))]
+    desc_addr = I.ADDRESS_OF(spec.var, dtype=handle)
+    loads = [I.MBARRIER_EXPECT_TX.stmt(bar, nbytes * (inner // chunk))]
     for j in range(inner // chunk):
         dst_start = list(dst.mins)
         dst_start[-1] = dst_start[-1] + j * chunk
         src_start = list(src.mins)
         src_start[-1] = src_start[-1] + j * chunk
         coords = [E.cast(m, int32) for m in reversed(src_start)]
-        loads.append(S.Evaluate(E.Call(int32, f"tl::tma_load_{len(box)}d",
-                                       (ctx.address(dst.buffer, dst_start), desc_addr, bar_addr, *coords))))
+        loads.append(I.TMA_LOAD.stmt(ctx.address(dst.buffer, dst_start), desc_addr, bar_addr, *coords))
     return S.IfThenElse(ctx.thread == 0, S.seq(loads), span=op.span)
 
 
