@@ -9,7 +9,12 @@ ClearAccum, tl::SmemLayout<rows, cols, swizzle>, tl::SmemLayout<...>>", [&A, &B,
 the pointers to the first element of each operand region in its lowered storage. The wgmma
 call is `tl::wgmma_gemm_ss<M, N, K, WgM, WgN, NWidth, MnMajorA, MnMajorB, ClearAccum,
 tl::WgmmaOperand<...>, tl::WgmmaOperand<...>>(&A, &B, &C, thread)` (`_rs`: no A operand type).
-A gemm with a `phase` becomes `tl::gemm_ss_<phase><...>(&A, &B, &C, &operands, thread)`.
+
+An mma.sync gemm_ss is three statements, so that passes on the lowered IR can schedule its parts
+by their effects (transform/rotate_pipeline.py overlaps a pipelined loop's barrier with them):
+`gemm_ss_load_step0` (k-step 0's operand fragments from shared memory into the registers F0),
+`gemm_ss_steps` (k-steps 0 .. KI-2, step 0 from F0, loading steps 1 .. KI-1 into the
+double-buffered registers W) and `gemm_mma_last` (k-step KI-1 from registers only).
 """
 from __future__ import annotations
 
@@ -17,13 +22,32 @@ from ....errors import LoweringError
 from ....ir import expr as E
 from ....ir import stmt as S
 from ....ir import tileop as TOP
-from ....ir.dtypes import handle
-from ....layout.mma import (gemm_config, gemm_layouts, shared_operand_layout, swizzle_bytes_for, wgmma_operand,
-                          wgmma_plan)
+from ....ir.dtypes import handle, uint32
+from ....ir.intrinsics import Effect, Intrinsic, register
+from ....layout.mma import (gemm_config, gemm_layouts, mma_k, shared_operand_layout, swizzle_bytes_for,
+                          wgmma_operand, wgmma_plan)
 from ....layout.shared import SWIZZLE_BYTES, swizzled
+from ..codegen import ctype
+from ..intrinsics import spell
 from .registry import lowering
 
 SHARED_SCOPES = ("shared", "shared.dyn")
+_TEMPLATE_ARGS = 10  # M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB
+
+
+def _gemm_intrinsic(name: str, effects: Effect, template_args: int, doc: str) -> Intrinsic:
+    return spell(register(Intrinsic(name, effects, template_args, doc)), f"tl::{name}")
+
+
+GEMM_SS_LOAD_STEP0 = _gemm_intrinsic(
+    "gemm_ss_load_step0", Effect.READS_MEMORY, _TEMPLATE_ARGS,
+    "(A, B, F0, thread): k-step 0's operand fragments, read from shared memory into the registers F0")
+GEMM_SS_STEPS = _gemm_intrinsic(
+    "gemm_ss_steps", Effect.READS_MEMORY, _TEMPLATE_ARGS,
+    "(A, B, C, F0, W, thread): k-steps 0 .. KI-2 into C, step 0 from F0, steps 1 .. KI-1 loaded into W")
+GEMM_MMA_LAST = _gemm_intrinsic(
+    "gemm_mma_last", Effect.NONE, 6,
+    "<M, N, K, WarpM, WarpN, A_t>(C, F): the last k-step into C from the fragments F (registers only)")
 
 
 def _layout_of(layout_map, ctx, buffer):
@@ -136,14 +160,29 @@ def lower_gemm(op, layout_map, ctx) -> S.Stmt:
             layouts.append(_smem_layout_type(buf, sw))
         else:  # A in registers: the template ignores its layout argument
             layouts.append(f"tl::SmemLayout<{m}, {k}, 0>")
-    kind = "gemm_rs" if op.a.buffer.memory_scope not in SHARED_SCOPES else "gemm_ss"
-    if op.phase:  # one phase of a gemm_ss split at a pipeline's stage boundary (software_pipeline)
-        kind = f"gemm_ss_{op.phase}"
-    name = (f"tl::{kind}<{m}, {n}, {k}, {warp_m}, {warp_n}, {_flag(op.transpose_a)}, {_flag(op.transpose_b)}, "
-            f"{_flag(op.clear_accum)}, {layouts[0]}, {layouts[1]}>")
-    regions = (op.a, op.b, op.c) + ((op.operands,) if op.phase else ())
-    args = tuple(ctx.address(r.buffer, r.mins) for r in regions) + (E.convert(ctx.thread),)
-    return S.Evaluate(E.Call(handle, name, args), span=span)
+    flags = [_flag(op.transpose_a), _flag(op.transpose_b), _flag(op.clear_accum)]
+    template = [m, n, k, warp_m, warp_n, *flags, *layouts]
+    thread = E.convert(ctx.thread)
+    a, b, c = (ctx.address(r.buffer, r.mins) for r in (op.a, op.b, op.c))
+    if op.a.buffer.memory_scope not in SHARED_SCOPES:
+        name = f"tl::gemm_rs<{', '.join(map(str, template))}>"
+        return S.Evaluate(E.Call(handle, name, (a, b, c, thread)), span=span)
+    return S.seq(_gemm_ss_steps(op, template, (a, b, c), thread, m, n, k, warp_m, warp_n, ctx))
+
+
+def _gemm_ss_steps(op, template, pointers, thread, m, n, k, warp_m, warp_n, ctx) -> list:
+    """The three statements of an mma.sync gemm_ss (see the module docstring)."""
+    a, b, c = pointers
+    words = m // warp_m // 16 * 4 + n // warp_n // 8 * 2  # one k-step's A and B fragments
+    steps = k // mma_k(op.a.buffer.dtype)
+    name = op.c.buffer.name
+    step0 = ctx.alloc(f"{name}_step0", (words,), uint32, "local")
+    work = ctx.alloc(f"{name}_steps", (2 * words,), uint32, "local")
+    last = ctx.address(step0, (E.const(0),)) if steps == 1 else ctx.address(work, (E.const((steps - 1) % 2 * words),))
+    return [GEMM_SS_LOAD_STEP0.stmt(*template, a, b, ctx.address(step0, (E.const(0),)), thread, span=op.span),
+            GEMM_SS_STEPS.stmt(*template, a, b, c, ctx.address(step0, (E.const(0),)), ctx.address(work, (E.const(0),)), thread,
+                               span=op.span),
+            GEMM_MMA_LAST.stmt(m, n, k, warp_m, warp_n, ctype(op.a.buffer.dtype), c, last, span=op.span)]
 
 
 @lowering(TOP.Gemm)
