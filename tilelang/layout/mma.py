@@ -12,6 +12,8 @@ from the same description (see the top of that header):
   warp_n = 1, so a float accumulator cast to half is an A operand (flash attention's P @ V);
 - shared operands use `swizzled` (the widest XOR swizzle the row allows), which
   `tl::SmemLayout<rows, cols, swizzle_bytes>` computes in C++.
+
+Values only: the C++ spelling of what is decided here lives in backend/cuda (lower/gemm.py).
 """
 from __future__ import annotations
 
@@ -359,10 +361,10 @@ class WgmmaOperand:
     def start(self, i: int, j: int) -> int:
         return i * self.mn_stride + self.k_offsets[j]
 
-    def cpp(self) -> str:
-        ks = ", ".join(str(x) for x in self.k_offsets)
-        return (f"tl::WgmmaOperand<{_DESC_SWIZZLE_MODE[self.swizzle_bytes]}, {self.lbo}, {self.sbo}, "
-                f"{self.mn_stride}, tl::Ints<{ks}>>")
+    @property
+    def swizzle_mode(self) -> int:
+        """The descriptor's layout-type field for this swizzle (PTX: 1 = 128B, 2 = 64B, 3 = 32B)."""
+        return _DESC_SWIZZLE_MODE[self.swizzle_bytes]
 
 
 def wgmma_operand(layout: Layout, elem_bytes: int, mn_major: bool, mn_width: int) -> WgmmaOperand | None:

@@ -122,7 +122,13 @@ def _wgmma_operand_type(op, region, which, swizzle, mn_major, mn_width, layout_m
     desc = wgmma_operand(swizzled(shape[-2:], 16, swizzle), 2, mn_major, mn_width)
     if desc is None:
         raise LoweringError(f"T.gemm: no wgmma descriptor reads {buf.name} ({shape}, {swizzle}B swizzle)", op.span)
-    return desc.cpp()
+    return wgmma_operand_type(desc)
+
+
+def wgmma_operand_type(desc) -> str:
+    """The C++ type tl_wgmma.cuh takes for one shared operand's descriptors (a WgmmaOperand value)."""
+    ks = ", ".join(str(x) for x in desc.k_offsets)
+    return f"tl::WgmmaOperand<{desc.swizzle_mode}, {desc.lbo}, {desc.sbo}, {desc.mn_stride}, tl::Ints<{ks}>>"
 
 
 def _lower_wgmma(op, plan, layout_map, ctx) -> S.Stmt:
