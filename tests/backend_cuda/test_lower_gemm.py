@@ -43,8 +43,9 @@ def test_gemm_ss_pipelined_stage():
               _region(c), span=SPAN)
     stmt = _lower(op)
     assert isinstance(stmt, S.SeqStmt) and all(s.span == SPAN for s in stmt.stmts)
+    acc = "'tl::Ints<" + ", ".join(str(4 * i) for i in range(32)) + ">'"  # (mi, ni) atoms, 4 registers each
     template = ("128, 128, 32, 2, 2, 'false', 'false', 'false', 'tl::SmemLayout<128, 32, 64>', "
-                "'tl::SmemLayout<32, 128, 128>', ")
+                f"'tl::SmemLayout<32, 128, 128>', {acc}, ")
     a_ptr, b_ptr = "T.call('address_of', A_s[k % 3 * 4096]) -> handle", "T.call('address_of', B_s[k % 3 * 4096]) -> handle"
     step0, work = "T.call('address_of', C_f_step0[0]) -> handle", "T.call('address_of', C_f_steps[0]) -> handle"
     c_ptr = "T.call('address_of', C_f[0]) -> handle"
@@ -52,7 +53,7 @@ def test_gemm_ss_pipelined_stage():
         f"T.gemm_ss_load_step0({template}{a_ptr}, {b_ptr}, {step0}, tx)",
         f"T.gemm_ss_steps({template}{a_ptr}, {b_ptr}, {c_ptr}, {step0}, {work}, tx)",
         # k-step 1 (of 2) lives in the second fragment set: 4 * 4 + 8 * 2 words in
-        f"T.gemm_mma_last(128, 128, 32, 2, 2, 'half_t', {c_ptr}, T.call('address_of', C_f_steps[32]) -> handle)"]
+        f"T.gemm_mma_last(128, 128, 32, 2, 2, 'half_t', {acc}, {c_ptr}, T.call('address_of', C_f_steps[32]) -> handle)"]
 
 
 def test_gemm_ss_transposed_clear_policy():
@@ -63,7 +64,7 @@ def test_gemm_ss_transposed_clear_policy():
     load, steps, last = _lower(op).stmts
     assert repr(load) == (
         "T.gemm_ss_load_step0(64, 64, 128, 4, 1, 'false', 'true', 'true', 'tl::SmemLayout<64, 128, 128>', "
-        "'tl::SmemLayout<64, 128, 128>', T.call('address_of', Q_s[0]) -> handle, "
+        "'tl::SmemLayout<64, 128, 128>', 'tl::Ints<0, 4, 8, 12, 16, 20, 24, 28>', T.call('address_of', Q_s[0]) -> handle, "
         "T.call('address_of', K_s[0]) -> handle, T.call('address_of', S_f_step0[0]) -> handle, tx)")
     # 8 k-steps: the last one in fragment set 1 of S_f_steps (sets of 4 + 8 * 2 words)
     assert "S_f_steps[20]" in repr(last) and "'bfloat16_t'" in repr(last)
@@ -75,8 +76,8 @@ def test_gemm_rs_flash_attention():
     o = _buf("o", (64, 64), "float32", "local.fragment")
     op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
     assert repr(_lower(op)) == (
-        "T.tl::gemm_rs<64, 64, 64, 4, 1, false, false, false, tl::SmemLayout<64, 64, 0>, "
-        "tl::SmemLayout<64, 64, 128>>(T.call('address_of', p[0]) -> handle, "
+        "T.tl::gemm_rs<64, 64, 64, 4, 1, false, false, false, tl::Ints<0, 4, 8, 12>, "
+        "tl::SmemLayout<64, 64, 128>, tl::Ints<0, 4, 8, 12, 16, 20, 24, 28>>(T.call('address_of', p[0]) -> handle, "
         "T.call('address_of', V_s[0]) -> handle, T.call('address_of', o[0]) -> handle, tx)")
 
 

@@ -1,6 +1,7 @@
 """rotate_pipeline: golden IR where it applies and where it keeps the schedule, the effects it
 reads, and host execution of the rotated GEMM mainloop (with mutations it must catch)."""
 import os
+import shutil
 import sys
 import textwrap
 
@@ -11,7 +12,6 @@ import tilelang.backend.cuda.pipeline as P
 import tilelang.language as T
 from tilelang.ir import expr as E
 from tilelang.ir import stmt as S
-from tilelang.ir.buffer import Buffer
 from tilelang.ir.dtypes import as_dtype
 from tilelang.ir.visitor import Mutator, collect
 from tilelang.transform import rotate_pipeline as R
@@ -86,9 +86,9 @@ def test_gemm_mainloop_golden():
     assert got == textwrap.dedent("""\
         T.tl::cp_async_wait<2>()
         T.__syncthreads()
-        T.gemm_ss_load_step0(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', T.call('address_of', A_s[0 % 3 * 512]) -> handle, T.call('address_of', B_s[0 % 3 * 512]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, tx)
+        T.gemm_ss_load_step0(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', 'tl::Ints<0, 4>', T.call('address_of', A_s[0 % 3 * 512]) -> handle, T.call('address_of', B_s[0 % 3 * 512]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, tx)
         for k in T.serial(4):
-            T.gemm_ss_steps(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', T.call('address_of', A_s[k % 3 * 512]) -> handle, T.call('address_of', B_s[k % 3 * 512]) -> handle, T.call('address_of', C_f[0]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, T.call('address_of', C_f_steps[0]) -> handle, tx)
+            T.gemm_ss_steps(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', 'tl::Ints<0, 4>', T.call('address_of', A_s[k % 3 * 512]) -> handle, T.call('address_of', B_s[k % 3 * 512]) -> handle, T.call('address_of', C_f[0]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, T.call('address_of', C_f_steps[0]) -> handle, tx)
             T.tl::cp_async_wait<1>()
             T.__syncthreads()
             if k + 1 + 2 < 4:
@@ -97,8 +97,9 @@ def test_gemm_mainloop_golden():
                 for it_5 in T.unroll(2):
                     T.tl::cp_async_16(T.call('address_of', B_s[(k + 1 + 2) % 3 * 512 + it_5 * 256 + tx * 8 // 16 * 16 + (tx * 8 % 16 ^ (it_5 * 16 + tx * 8 // 16 >> 2 & 1) << 3)]) -> handle, T.call('address_of', B[(k + 1) * 32 + it_5 * 16 + tx * 8 // 16 + 64, tx * 8 % 16]) -> handle)
             T.tl::cp_async_commit()
-            T.gemm_ss_load_step0(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', T.call('address_of', A_s[(k + 1) % 3 * 512]) -> handle, T.call('address_of', B_s[(k + 1) % 3 * 512]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, tx)
-            T.gemm_mma_last(16, 16, 32, 1, 1, 'half_t', T.call('address_of', C_f[0]) -> handle, T.call('address_of', C_f_steps[8]) -> handle)""")
+            T.gemm_ss_load_step0(16, 16, 32, 1, 1, 'false', 'false', 'false', 'tl::SmemLayout<16, 32, 64>', 'tl::SmemLayout<32, 16, 32>', 'tl::Ints<0, 4>', T.call('address_of', A_s[(k + 1) % 3 * 512]) -> handle, T.call('address_of', B_s[(k + 1) % 3 * 512]) -> handle, T.call('address_of', C_f_step0[0]) -> handle, tx)
+            T.gemm_mma_last(16, 16, 32, 1, 1, 'half_t', 'tl::Ints<0, 4>', T.call('address_of', C_f[0]) -> handle, T.call('address_of', C_f_steps[8]) -> handle)
+        """).strip()
     assert _loop(out).annotations["pipeline_stages"] == 3
 
 
@@ -122,17 +123,17 @@ def test_a_trailing_statement_that_needs_the_registers_blocks_the_rotation():
     out, _ = run_to(matmul(128, 32, 3, M=16, N=16, threads=32), "lower_tile_ops")
     loop = _loop(out)
     body = R._flatten(loop.body)
-    step0 = body[4].value.args[12].args[0].buffer  # gemm_ss_load_step0's registers
+    (step0,) = [b for b in R.effects(body[4]).writes if b.name == "C_f_step0"]  # gemm_ss_load_step0's registers
     reads_step0 = S.Evaluate(E.Call(as_dtype("int32"), "printf", ("%u", E.BufferLoad(step0.dtype, step0, (E.const(0),)))))
     assert R.commute(body[-1], body[0]) and not R.commute(reads_step0, body[4])
-    changed = dataclasses_replace_body(out, loop, S.seq(body + [reads_step0]))
+    changed = _with_loop_body(out, loop, S.seq(body + [reads_step0]))
     before, rotated = _schedule(R.rotate_pipeline(changed, None))
     # the load stays first (the new statement reads its registers); the barrier still moves
     assert rotated == ["gemm_ss_load_step0", "gemm_ss_steps", "tl::cp_async_wait<1>", "__syncthreads", "if",
                        "tl::cp_async_commit", "gemm_mma_last", "printf"]
 
 
-def dataclasses_replace_body(func, loop, body):
+def _with_loop_body(func, loop, body):
     class Swap(Mutator):
         def visit_For(self, s):
             if s is loop:
@@ -153,8 +154,7 @@ def test_effects_of_the_gemm_parts():
 
 
 # ------------------------------------------------------------------ host execution
-pytestmark_host = pytest.mark.skipif(not __import__("shutil").which("g++") and not __import__("shutil").which("clang++"),
-                                     reason="needs a host C++ compiler")
+pytestmark_host = pytest.mark.skipif(not (shutil.which("g++") or shutil.which("clang++")), reason="needs a host C++ compiler")
 
 
 def _mutated(mutate):
@@ -162,7 +162,7 @@ def _mutated(mutate):
     def rotate_then_mutate(func, ctx):
         func = R.rotate_pipeline(func, ctx)
         loop = _loop(func)
-        return dataclasses_replace_body(func, loop, S.seq(mutate(R._flatten(loop.body))))
+        return _with_loop_body(func, loop, S.seq(mutate(R._flatten(loop.body))))
 
     rotate_then_mutate.__name__ = "rotate_pipeline"
     return tuple(rotate_then_mutate if p is R.rotate_pipeline else p for p in P.PASSES)

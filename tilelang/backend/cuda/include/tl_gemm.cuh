@@ -2,20 +2,21 @@
 // also runs on sm_90. C (+)= op(A) @ op(B) on whole tiles, warps arranged WarpM x WarpN over
 // the (M, N) tile, each warp computing (M / WarpM) x (N / WarpN) with m16n8 atoms.
 //
-// Layouts (the Python side, tilelang/layout/mma.py, describes the same maps as Layout and
-// Fragment values; tests/layout/test_mma.py checks that the two agree):
+// Layouts (the Python side, tilelang/layout/mma.py, holds them as Layout and Fragment values;
+// tests/layout/test_mma.py checks that the two agree):
 // - Shared operands are stored as (M, K) / (K, M) for A and (K, N) / (N, K) for B, row-major
 //   or XOR-swizzled in 16-byte chunks (SmemLayout below, = tilelang.layout.swizzled).
-// - The accumulator of warp w = wm + wn * WarpM holds, per thread (lane = 4 g + t), registers
-//   C[(mi * NI + ni) * 4 + c] = element (wm * WM + mi * 16 + g + 8 * (c / 2),
-//                                         wn * WN + ni * 8 + 2 * t + c % 2).
-// - A fragment operand (gemm_rs, 16-bit types) holds A[(mi * KI + ki) * 8 + j] = element
-//   (wm * WM + mi * 16 + g + 8 * (j / 2 % 2), ki * 16 + 2 * t + j % 2 + 8 * (j / 4)), which is
-//   register for register the accumulator layout of an (M, K) tile with WarpN = 1, so a cast
-//   of a float accumulator to half is a valid A operand (flash attention's P @ V).
+// - Registers: the accumulator's order of m16n8 atoms (AccRegs) and a register A operand's
+//   order of m16k16 atoms (ARegs) come as tables from layout/mma.py (mma_accumulator_atoms,
+//   mma_operand_a_atoms, checked there against the whole fragment); inside an atom the
+//   registers are in the order the mma instruction defines (lane = 4 g + t: accumulator
+//   register c holds row g + 8 (c / 2), column 2 t + c % 2; A word j rows g + 8 (j % 2),
+//   columns 2 t + 8 (j / 2) and the next). Warp w = wm + wn * WarpM computes rows
+//   [wm * WM, (wm + 1) * WM) and columns [wn * WN, (wn + 1) * WN).
 #pragma once
 
 #include "tl.cuh"
+#include "tl_tables.cuh"
 
 namespace tl {
 
@@ -253,14 +254,16 @@ TL_DEVICE void clear(C_t* C) {
   for (int i = 0; i < MI * NI * 4; ++i) C[i] = C_t(0);
 }
 
-template <int MI, int NI, typename A_t, typename C_t>
+// AccRegs: the register of each m16n8 atom's first element, (mi, ni) mi-major (Python:
+// layout/mma.py mma_accumulator_atoms); the atom's 4 registers follow in the PTX order.
+template <int MI, int NI, typename A_t, typename AccRegs, typename C_t>
 TL_DEVICE void mma_block(C_t* C, const uint32_t (&a)[MI][4], const uint32_t (&b)[NI][2]) {
 #pragma unroll
   for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
     for (int n = 0; n < NI; ++n) {
       int ni = (mi & 1) ? NI - 1 - n : n;  // serpentine: reuse b across neighbouring mi
-      Atom<A_t, C_t>::mma(C + (mi * NI + ni) * 4, a[mi], b[ni]);
+      Atom<A_t, C_t>::mma(C + AccRegs::at(mi * NI + ni), a[mi], b[ni]);
     }
   }
 }
@@ -311,7 +314,7 @@ struct FragmentSet {
 //                        the two fragment sets of `work` (step ki in set ki % 2)
 //   gemm_mma_last        k-step KI-1 from its fragment set (registers only)
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t>
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t>
 TL_DEVICE void gemm_ss_load_step0(const A_t* A, const B_t* B, uint32_t* step0, int thread) {
   using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t,
                                           typename gemm_detail::Accumulator<A_t>::type>;
@@ -320,7 +323,7 @@ TL_DEVICE void gemm_ss_load_step0(const A_t* A, const B_t* B, uint32_t* step0, i
 }
 
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss_steps(const A_t* A, const B_t* B, C_t* C, const uint32_t* step0, uint32_t* work, int thread) {
   using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
   using Set = gemm_detail::FragmentSet<Ops::MI, Ops::NI>;
@@ -332,33 +335,36 @@ TL_DEVICE void gemm_ss_steps(const A_t* A, const B_t* B, C_t* C, const uint32_t*
   for (int ki = 0; ki + 1 < Ops::KI; ++ki) {
     ops.load(A, B, ki + 1, w[(ki + 1) & 1].a, w[(ki + 1) & 1].b);
     const Set& f = ki == 0 ? f0 : w[ki & 1];
-    gemm_detail::mma_block<Ops::MI, Ops::NI, A_t>(C, f.a, f.b);
+    gemm_detail::mma_block<Ops::MI, Ops::NI, A_t, AccRegs>(C, f.a, f.b);
   }
 }
 
-template <int M, int N, int K, int WarpM, int WarpN, typename A_t, typename C_t>
+template <int M, int N, int K, int WarpM, int WarpN, typename A_t, typename AccRegs, typename C_t>
 TL_DEVICE void gemm_mma_last(C_t* C, const uint32_t* frags) {
   using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   const auto& f = *reinterpret_cast<const gemm_detail::FragmentSet<S::MI, S::NI>*>(frags);
-  gemm_detail::mma_block<S::MI, S::NI, A_t>(C, f.a, f.b);
+  gemm_detail::mma_block<S::MI, S::NI, A_t, AccRegs>(C, f.a, f.b);
 }
 
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
   using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
   constexpr int kWords = S::MI * 4 + S::NI * 2;
   uint32_t step0[kWords], work[2 * kWords];
-  gemm_ss_load_step0<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A, B, step0, thread);
-  gemm_ss_steps<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A, B, C, step0, work, thread);
-  gemm_mma_last<M, N, K, WarpM, WarpN, A_t>(C, S::KI == 1 ? step0 : work + (S::KI - 1) % 2 * kWords);
+  gemm_ss_load_step0<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, step0,
+                                                                                                   thread);
+  gemm_ss_steps<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, C, step0, work,
+                                                                                              thread);
+  gemm_mma_last<M, N, K, WarpM, WarpN, A_t, AccRegs>(C, S::KI == 1 ? step0 : work + (S::KI - 1) % 2 * kWords);
 }
 
 // As gemm_ss with A in registers: A_frag holds (M / WarpM / 16) * (K / 16) * 8 elements per
-// thread in the operand-A fragment layout (see the top of this file); 16-bit types only.
-// LayoutA is unused (kept so that both forms take the same template arguments).
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+// thread in the operand-A fragment layout; 16-bit types only. ARegs: the 32-bit word of each
+// m16k16 atom's first element, (mi, ki) mi-major (layout/mma.py mma_operand_a_atoms); its 4
+// words follow in the PTX order.
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename ARegs,
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
   static_assert(sizeof(A_t) == 2, "gemm_rs: A from registers needs a 16-bit type");
   static_assert(!TransA, "gemm_rs: a register A operand cannot be transposed");
@@ -378,21 +384,22 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) a[mi][j] = words[(mi * S::KI + ki) * 4 + j];
+      for (int j = 0; j < 4; ++j) a[mi][j] = words[ARegs::at(mi * S::KI + ki) + j];
     }
-    gemm_detail::mma_block<MI, NI, A_t>(C, a, b[ki & 1]);
+    gemm_detail::mma_block<MI, NI, A_t, AccRegs>(C, a, b[ki & 1]);
   }
 }
 
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
-  gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A, B, C, int(threadIdx.x));
+  gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, C, int(threadIdx.x));
 }
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename ARegs,
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
-  gemm_rs<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A_frag, B, C, int(threadIdx.x));
+  gemm_rs<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, ARegs, LayoutB, AccRegs>(A_frag, B, C,
+                                                                                     int(threadIdx.x));
 }
 
 }  // namespace tl
