@@ -1,4 +1,4 @@
-"""lower_gemm: golden text of the tl::gemm_ss / gemm_rs calls and the errors it raises."""
+"""lower_gemm: golden text of the gemm_ss parts / tl::gemm_rs calls and the errors it raises."""
 import pytest
 
 from tilelang.backend.cuda.target import describe
@@ -42,11 +42,18 @@ def test_gemm_ss_pipelined_stage():
     op = Gemm(_region(a, [(k % 3, 1), (0, 128), (0, 32)]), _region(b, [(k % 3, 1), (0, 32), (0, 128)]),
               _region(c), span=SPAN)
     stmt = _lower(op)
-    assert isinstance(stmt, S.Evaluate) and stmt.span == SPAN
-    assert repr(stmt) == (
-        "T.tl::gemm_ss<128, 128, 32, 2, 2, false, false, false, tl::SmemLayout<128, 32, 64>, "
-        "tl::SmemLayout<32, 128, 128>>(T.call('address_of', A_s[k % 3 * 4096]) -> handle, "
-        "T.call('address_of', B_s[k % 3 * 4096]) -> handle, T.call('address_of', C_f[0]) -> handle, tx)")
+    assert isinstance(stmt, S.SeqStmt) and all(s.span == SPAN for s in stmt.stmts)
+    acc = "'tl::Ints<" + ", ".join(str(4 * i) for i in range(32)) + ">'"  # (mi, ni) atoms, 4 registers each
+    template = ("128, 128, 32, 2, 2, 'false', 'false', 'false', 'tl::SmemLayout<128, 32, 64>', "
+                f"'tl::SmemLayout<32, 128, 128>', {acc}, ")
+    a_ptr, b_ptr = "T.call('address_of', A_s[k % 3 * 4096]) -> handle", "T.call('address_of', B_s[k % 3 * 4096]) -> handle"
+    step0, work = "T.call('address_of', C_f_step0[0]) -> handle", "T.call('address_of', C_f_steps[0]) -> handle"
+    c_ptr = "T.call('address_of', C_f[0]) -> handle"
+    assert [repr(s) for s in stmt.stmts] == [
+        f"T.gemm_ss_load_step0({template}{a_ptr}, {b_ptr}, {step0}, tx)",
+        f"T.gemm_ss_steps({template}{a_ptr}, {b_ptr}, {c_ptr}, {step0}, {work}, tx)",
+        # k-step 1 (of 2) lives in the second fragment set: 4 * 4 + 8 * 2 words in
+        f"T.gemm_mma_last(128, 128, 32, 2, 2, 'half_t', {acc}, {c_ptr}, T.call('address_of', C_f_steps[32]) -> handle)"]
 
 
 def test_gemm_ss_transposed_clear_policy():
@@ -54,10 +61,13 @@ def test_gemm_ss_transposed_clear_policy():
     b = _buf("K_s", (64, 128), "bfloat16", "shared.dyn")
     c = _buf("S_f", (64, 64), "float32", "local.fragment")
     op = Gemm(_region(a), _region(b), _region(c), transpose_b=True, policy="FullRow", clear_accum=True, span=SPAN)
-    assert repr(_lower(op)) == (
-        "T.tl::gemm_ss<64, 64, 128, 4, 1, false, true, true, tl::SmemLayout<64, 128, 128>, "
-        "tl::SmemLayout<64, 128, 128>>(T.call('address_of', Q_s[0]) -> handle, "
-        "T.call('address_of', K_s[0]) -> handle, T.call('address_of', S_f[0]) -> handle, tx)")
+    load, steps, last = _lower(op).stmts
+    assert repr(load) == (
+        "T.gemm_ss_load_step0(64, 64, 128, 4, 1, 'false', 'true', 'true', 'tl::SmemLayout<64, 128, 128>', "
+        "'tl::SmemLayout<64, 128, 128>', 'tl::Ints<0, 4, 8, 12, 16, 20, 24, 28>', T.call('address_of', Q_s[0]) -> handle, "
+        "T.call('address_of', K_s[0]) -> handle, T.call('address_of', S_f_step0[0]) -> handle, tx)")
+    # 8 k-steps: the last one in fragment set 1 of S_f_steps (sets of 4 + 8 * 2 words)
+    assert "S_f_steps[20]" in repr(last) and "'bfloat16_t'" in repr(last)
 
 
 def test_gemm_rs_flash_attention():
@@ -66,8 +76,8 @@ def test_gemm_rs_flash_attention():
     o = _buf("o", (64, 64), "float32", "local.fragment")
     op = Gemm(_region(p), _region(v), _region(o), policy="FullRow", span=SPAN)
     assert repr(_lower(op)) == (
-        "T.tl::gemm_rs<64, 64, 64, 4, 1, false, false, false, tl::SmemLayout<64, 64, 0>, "
-        "tl::SmemLayout<64, 64, 128>>(T.call('address_of', p[0]) -> handle, "
+        "T.tl::gemm_rs<64, 64, 64, 4, 1, false, false, false, tl::Ints<0, 4, 8, 12>, "
+        "tl::SmemLayout<64, 64, 128>, tl::Ints<0, 4, 8, 12, 16, 20, 24, 28>>(T.call('address_of', p[0]) -> handle, "
         "T.call('address_of', V_s[0]) -> handle, T.call('address_of', o[0]) -> handle, tx)")
 
 
@@ -77,8 +87,8 @@ def test_row_major_operand_and_int8():
     c = _buf("C_f", (64, 64), "int32", "local.fragment")
     op = Gemm(_region(a), _region(b), _region(c), transpose_b=True, span=SPAN)
     text = repr(_lower(op, overrides={a: row_major((64, 64))}))
-    assert "tl::gemm_ss<64, 64, 64, 2, 2, false, true, false, tl::SmemLayout<64, 64, 0>, " \
-           "tl::SmemLayout<64, 64, 64>>" in text
+    assert "T.gemm_ss_steps(64, 64, 64, 2, 2, 'false', 'true', 'false', 'tl::SmemLayout<64, 64, 0>', " \
+           "'tl::SmemLayout<64, 64, 64>'" in text
 
 
 def test_row_subregion_of_a_larger_buffer():
@@ -155,11 +165,11 @@ def test_wgmma_only_on_sm_90a_and_for_f16_bf16():
     b = _buf("B_s", (64, 64), "float16", "shared.dyn")
     c = _buf("C_f", (64, 64), "float32", "local.fragment")
     op = Gemm(_region(a), _region(b), _region(c), span=SPAN)
-    assert "tl::gemm_ss<" in repr(_lower90(op, arch="sm_90"))
+    assert "T.gemm_ss_steps(" in repr(_lower90(op, arch="sm_90"))
     assert "tl::wgmma_gemm_ss<" in repr(_lower90(op, arch="sm_90a"))
     a8, b8 = _buf("A8", (64, 64), "int8", "shared.dyn"), _buf("B8", (64, 64), "int8", "shared.dyn")
     c8 = _buf("C8", (64, 64), "int32", "local.fragment")
-    assert "tl::gemm_ss<" in repr(_lower90(Gemm(_region(a8), _region(b8), _region(c8), transpose_b=True, span=SPAN)))
+    assert "T.gemm_ss_steps(" in repr(_lower90(Gemm(_region(a8), _region(b8), _region(c8), transpose_b=True, span=SPAN)))
 
 
 def test_wgmma_row_subregion_and_wrong_layout():

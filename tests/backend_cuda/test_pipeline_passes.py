@@ -182,7 +182,7 @@ def test_dump_ir_writes_one_file_per_pass(tmp_path, monkeypatch):
     P.lower(scale, "sm_80", {})
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[0] == "00_input.txt" and names[-1] == f"{len(P.PASSES):02d}_simplify.txt"
-    assert "04_lower_tile_ops.txt" in names and "06_insert_syncs.txt" in names
+    assert "04_lower_tile_ops.txt" in names and "07_insert_syncs.txt" in names
 
 
 @T.prim_func
@@ -228,11 +228,12 @@ def split_gemm(A: T.Tensor((64, 256), "float16"), B: T.Tensor((256, 64), "float1
         T.copy(C_f, C)
 
 
-def test_insert_syncs_adds_nothing_to_the_split_gemm_pipeline():
+def test_insert_syncs_adds_nothing_to_the_rotated_gemm_pipeline():
     out, _ = run_to(split_gemm, "insert_syncs")
     head, loop = text(out).split("for k in")
-    # the prefetch reads the slots the loop's copies overwrite, but only after the loop's own
+    # the step-0 loads read the slots the loop's copies overwrite, but only after the loop's own
     # barrier: no second barrier before the loop, and exactly the pipeline's one inside it
-    assert head.count("T.sync_threads()") == 1 and "gemm_ss_prefetch" in head.split("T.sync_threads()")[1]
-    body, after = loop.split("T.tl::gemm_ss_tail")
-    assert body.count("T.sync_threads()") == 1 and "gemm_ss_body" in body
+    assert head.count("T.sync_threads()") == 1 and "gemm_ss_load_step0" in head.split("T.sync_threads()")[1]
+    body, after = loop.split("T.gemm_ss_load_step0")
+    assert body.count("T.sync_threads()") == 1 and "gemm_ss_steps" in body.split("T.sync_threads()")[0]
+    assert "T.sync_threads()" not in after and "gemm_mma_last" in after

@@ -29,12 +29,13 @@ _BUILD_DIR = pathlib.Path(tempfile.gettempdir()) / "tilelang-host-cuda"
 class HostKernel:
     """`kernel(*tensors)`: every PrimFunc parameter in order (outputs preallocated, CPU tensors)."""
 
-    def __init__(self, func, arch: str = "sm_80", options=None):
+    def __init__(self, func, arch: str = "sm_80", options=None, late_async_copies: bool = False):
+        """late_async_copies: cp.async copies land at the wait that covers them, not when issued."""
         self.func = func
         self.source, self.signature, self.lowered, ctx = lower_to_source(func, Target("cuda", arch), options or {})
         (self.launch,) = collect(self.lowered.body, lambda n: isinstance(n, S.KernelLaunch))
         source, maps = _host_gemms(self.source, func, ctx)
-        self.lib = _compile(source + self._wrapper(), maps)
+        self.lib = _compile(source + self._wrapper(), maps, late_async_copies)
 
     def _wrapper(self) -> str:
         args = []
@@ -135,65 +136,82 @@ def _tensor_map(t, spec):
     return storage, address
 
 
+_GEMM_CALL = re.compile(r"tl::(wgmma_gemm_ss|wgmma_gemm_rs|gemm_rs|gemm_ss_load_step0|gemm_ss_steps|gemm_mma_last)<")
+_HOST_NAME = {"wgmma_gemm_ss": "gemm_ss", "wgmma_gemm_rs": "gemm_rs"}
+
+
 def _host_gemms(source: str, func, ctx):
-    """Each `tl::gemm_ss<` / `tl::gemm_rs<` call becomes `tl_host::gemm_..<ID, ` with offset tables
-    GemmMaps<ID> computed here from the kernel's layouts (GEMMs in program order)."""
+    """Each GEMM call becomes `tl_host::<name><ID, M, N, K, Clear>` (gemm_mma_last: `<ID, M, N, K>`)
+    with offset tables GemmMaps<ID> computed here from the kernel's layouts. The ops are taken in
+    program order; the parts of one mma.sync gemm_ss are told apart by their register buffers."""
     import numpy as np
 
     from tilelang.ir import tileop as TOP
-    from tilelang.layout.mma import mma_k
+    from tilelang.layout.mma import gemm_config, mma_k
 
     gemms = collect(func.body, lambda n: isinstance(n, TOP.Gemm))
-    calls = list(re.finditer(r"tl::(?:wgmma_)?gemm_(ss|rs|ss_prefetch|ss_body|ss_tail)<", source))
+    calls = list(_GEMM_CALL.finditer(source))
     if not calls:
         return source, ""
-    # a gemm split at a pipeline's stage boundary is three calls (prefetch, body, tail) of one op
-    starts = [c for c in calls if c.group(1) not in ("ss_body", "ss_tail")]
-    if len(starts) != len(gemms):
-        raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
-    out, pos, maps, n = [], 0, [], -1
+    out, pos, maps, ids, shapes = [], 0, [], {}, []
     for call in calls:
         depth, end = 1, call.end()
         while depth:  # the template argument list may nest <...>
             depth += {"<": 1, ">": -1}.get(source[end], 0)
             end += 1
-        if call.group(1) in ("ss_body", "ss_tail"):  # the same op (and tables) as its prefetch
-            out += [source[pos:call.start()], f"tl_host::gemm_{call.group(1)}<{n}, {m}, {nn}, {k}, {clear}>"]
-            pos = end
-            continue
-        n += 1
-        op = gemms[n]
-        # by name: software_pipeline replaced the shared operands by multi-versioned buffers
-        layouts = {b.name: lay for b, lay in ctx.layout_map.buffers.items()}
-        c = layouts[op.c.buffer.name]
-        m, nn = (int(x) for x in c.shape)
-        a_ext = [int(e.value) for e in op.a.extents if not E.is_const(e, 1)]
-        k = a_ext[0] if op.transpose_a else a_ext[-1]
-        clear = "true" if op.clear_accum else "false"
-        out += [source[pos:call.start()], f"tl_host::gemm_{call.group(1)}<{n}, {m}, {nn}, {k}, {clear}>"]
+        kind = call.group(1)
+        names = re.findall(r"\(&(\w+)\[", source[end:source.index(";", end)])
+        registers = {"gemm_ss_load_step0": names[2:3], "gemm_ss_steps": names[3:5],
+                     "gemm_mma_last": names[1:2]}.get(kind, [])
+        n = next((ids[r] for r in registers if r in ids), None)
+        if n is None:
+            n = len(shapes)
+            if n >= len(gemms):
+                raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
+            shapes.append(_gemm_maps(gemms[n], n, ctx, maps, np, gemm_config, mma_k))
+        ids.update({r: n for r in registers})
+        m, nn, k, clear = shapes[n]
+        params = f"{n}, {m}, {nn}, {k}" + ("" if kind == "gemm_mma_last" else f", {clear}")
+        out += [source[pos:call.start()], f"tl_host::{_HOST_NAME.get(kind, kind)}<{params}>"]
         pos = end
-        c_threads, c_regs = (np.asarray(x) for x in c.table())
-        c_map = np.full(c.num_threads * c.num_registers, -1, dtype=np.int64)
-        c_map[c_threads.reshape(-1) * c.num_registers + c_regs.reshape(-1)] = np.arange(m * nn)
-        fields = [f"static constexpr int c_regs = {c.num_registers};", f"static constexpr int threads = {c.num_threads};",
-                  _table("c_map", c_map)]
-        if op.a.buffer.memory_scope != "local.fragment":  # the k-step of a split gemm's phases
-            fields.append(f"static constexpr int mma_k = {mma_k(op.a.buffer.dtype)};")
-        b_tile = _tile(op.b, layouts)
-        b_off = (b_tile.T if op.transpose_b else b_tile).reshape(-1)  # (k, n) -> offset
-        fields.append(_table("b_off", b_off))
-        if op.a.buffer.memory_scope == "local.fragment":
-            a = layouts[op.a.buffer.name]
-            a_threads, a_regs = (np.asarray(x) for x in a.table())
-            a_frag = np.full(a.num_threads * a.num_registers, -1, dtype=np.int64)
-            a_frag[a_threads.reshape(-1) * a.num_registers + a_regs.reshape(-1)] = np.arange(m * k)
-            fields += [f"static constexpr int a_regs = {a.num_registers};", _table("a_frag", a_frag)]
-        else:
-            a_tile = _tile(op.a, layouts)
-            fields.append(_table("a_off", (a_tile.T if op.transpose_a else a_tile).reshape(-1)))
-        maps.append(f"template <> struct tl_host::GemmMaps<{n}> {{\n  " + "\n  ".join(fields) + "\n};")
+    if len(shapes) != len(gemms):
+        raise NotImplementedError("GEMM calls and T.gemm ops do not line up")
     out.append(source[pos:])
     return "".join(out), "\n".join(maps)
+
+
+def _gemm_maps(op, n, ctx, maps, np, gemm_config, mma_k):
+    """Append GemmMaps<n> for `op` to maps; returns (M, N, K, clear)."""
+    # by name: software_pipeline replaced the shared operands by multi-versioned buffers
+    layouts = {b.name: lay for b, lay in ctx.layout_map.buffers.items()}
+    c = layouts[op.c.buffer.name]
+    m, nn = (int(x) for x in c.shape)
+    a_ext = [int(e.value) for e in op.a.extents if not E.is_const(e, 1)]
+    k = a_ext[0] if op.transpose_a else a_ext[-1]
+    clear = "true" if op.clear_accum else "false"
+    c_threads, c_regs = (np.asarray(x) for x in c.table())
+    c_map = np.full(c.num_threads * c.num_registers, -1, dtype=np.int64)
+    c_map[c_threads.reshape(-1) * c.num_registers + c_regs.reshape(-1)] = np.arange(m * nn)
+    fields = [f"static constexpr int c_regs = {c.num_registers};", f"static constexpr int threads = {c.num_threads};",
+              _table("c_map", c_map)]
+    if op.a.buffer.memory_scope != "local.fragment":  # the k-steps of gemm_ss's parts
+        _, _, _, warp_m, warp_n = gemm_config(op, c.num_threads)  # the fragment spans the gemm's threads
+        fields.append(f"static constexpr int mma_k = {mma_k(op.a.buffer.dtype)};")
+        fields.append(f"static constexpr int step_words = {m // warp_m // 16 * 4 + nn // warp_n // 8 * 2};")
+    b_tile = _tile(op.b, layouts)
+    b_off = (b_tile.T if op.transpose_b else b_tile).reshape(-1)  # (k, n) -> offset
+    fields.append(_table("b_off", b_off))
+    if op.a.buffer.memory_scope == "local.fragment":
+        a = layouts[op.a.buffer.name]
+        a_threads, a_regs = (np.asarray(x) for x in a.table())
+        a_frag = np.full(a.num_threads * a.num_registers, -1, dtype=np.int64)
+        a_frag[a_threads.reshape(-1) * a.num_registers + a_regs.reshape(-1)] = np.arange(m * k)
+        fields += [f"static constexpr int a_regs = {a.num_registers};", _table("a_frag", a_frag)]
+    else:
+        a_tile = _tile(op.a, layouts)
+        fields.append(_table("a_off", (a_tile.T if op.transpose_a else a_tile).reshape(-1)))
+    maps.append(f"template <> struct tl_host::GemmMaps<{n}> {{\n  " + "\n  ".join(fields) + "\n};")
+    return m, nn, k, clear
 
 
 def _tile(region, layouts):
@@ -213,8 +231,9 @@ def _table(name, values) -> str:
     return f"static constexpr int {name}[{len(values)}] = {{{', '.join(str(int(v)) for v in values)}}};"
 
 
-def _compile(source: str, maps: str = ""):
-    text = source.replace('#include "tl.cuh"', f'#include "{SHIM}"\n' + maps)
+def _compile(source: str, maps: str = "", late_async_copies: bool = False):
+    late = "#define TL_HOST_LATE_ASYNC_COPIES\n" if late_async_copies else ""
+    text = source.replace('#include "tl.cuh"', f'{late}#include "{SHIM}"\n' + maps)
     text = text.replace('#include "tl_gemm.cuh"', "").replace('#include "tl_wgmma.cuh"', "")
     key = hashlib.sha256((text + SHIM.read_text()).encode()).hexdigest()[:24]
     _BUILD_DIR.mkdir(parents=True, exist_ok=True)

@@ -171,15 +171,38 @@ inline void mbar_expect_tx(uint64_t*, uint32_t) {}
 inline void fence_mbarrier_init() {}
 inline void fence_proxy_async() {}
 
-// -- cp.async as synchronous copies ----------------------------------------------------------------
-inline void cp_async_4(void* d, const void* s) { std::memcpy(d, s, 4); }
-inline void cp_async_8(void* d, const void* s) { std::memcpy(d, s, 8); }
-inline void cp_async_16(void* d, const void* s) { std::memcpy(d, s, 16); }
-inline void cp_async_4_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 4) : (void)std::memset(d, 0, 4); }
-inline void cp_async_8_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 8) : (void)std::memset(d, 0, 8); }
-inline void cp_async_16_zfill(void* d, const void* s, bool ok) { ok ? (void)std::memcpy(d, s, 16) : (void)std::memset(d, 0, 16); }
-inline void cp_async_commit() {}
-template <int N> inline void cp_async_wait() {}
+// -- cp.async: a copy lands when issued, or with TL_HOST_LATE_ASYNC_COPIES at the latest moment
+// the hardware allows, the cp_async_wait that covers its group (tests run both: the first shows a
+// slot overwritten while still read, the second a slot read before its wait).
+struct PendingCopy {
+  void* dst;
+  const void* src;
+  int bytes;
+  bool valid;
+};
+inline thread_local std::vector<std::vector<PendingCopy>> async_groups(1);
+inline void cp_async(void* d, const void* s, int bytes, bool ok) {
+#ifdef TL_HOST_LATE_ASYNC_COPIES
+  async_groups.back().push_back(PendingCopy{d, s, bytes, ok});
+#else
+  ok ? (void)std::memcpy(d, s, bytes) : (void)std::memset(d, 0, bytes);
+#endif
+}
+inline void cp_async_4(void* d, const void* s) { cp_async(d, s, 4, true); }
+inline void cp_async_8(void* d, const void* s) { cp_async(d, s, 8, true); }
+inline void cp_async_16(void* d, const void* s) { cp_async(d, s, 16, true); }
+inline void cp_async_4_zfill(void* d, const void* s, bool ok) { cp_async(d, s, 4, ok); }
+inline void cp_async_8_zfill(void* d, const void* s, bool ok) { cp_async(d, s, 8, ok); }
+inline void cp_async_16_zfill(void* d, const void* s, bool ok) { cp_async(d, s, 16, ok); }
+inline void cp_async_commit() { async_groups.emplace_back(); }
+template <int N> inline void cp_async_wait() {
+  // async_groups: the committed groups, oldest first, then the open one
+  while (int(async_groups.size()) - 1 > N) {
+    for (const PendingCopy& c : async_groups.front())
+      c.valid ? (void)std::memcpy(c.dst, c.src, c.bytes) : (void)std::memset(c.dst, 0, c.bytes);
+    async_groups.erase(async_groups.begin());
+  }
+}
 
 inline void device_assert(bool cond, const char* msg) {
   if (!cond) {
@@ -296,35 +319,39 @@ void gemm_ss(TA* A, TB* B, TC* C, int thread) {
   gemm_host<ID, N, K>(a_values<ID, M, K>(A).data(), b_values<ID, N, K>(B).data(), C, thread, Clear);
 }
 
-// A gemm_ss split at a pipeline's stage boundary (tl_gemm.cuh): the k-columns that the GPU holds
-// in registers between the phases are held here per thread, read from shared memory at the
-// moment the GPU reads them, so a stage read too early or overwritten too soon shows.
-template <int ID> struct Held { static thread_local std::vector<float> a, b; };
-template <int ID> thread_local std::vector<float> Held<ID>::a;
-template <int ID> thread_local std::vector<float> Held<ID>::b;
+// The three parts of an mma.sync gemm_ss (tl_gemm.cuh). A fragment set in registers is modelled
+// as the operand tiles read from shared memory at the moment the GPU reads them, held per thread
+// under the registers' address, so a schedule that reads a stage too early (see cp_async_wait) or
+// overwrites it too soon, or clobbers registers still in use, computes a wrong C.
+struct HeldSet {
+  std::vector<float> a, b;
+  int thread;
+};
+inline thread_local std::map<const unsigned*, HeldSet> held_sets;
 
-template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
-void gemm_ss_prefetch(TA* A, TB* B, TC*, unsigned*, int) {
-  Held<ID>::a = a_values<ID, M, K>(A), Held<ID>::b = b_values<ID, N, K>(B);
+template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB>
+void gemm_ss_load_step0(TA* A, TB* B, unsigned* step0, int thread) {
+  held_sets[step0] = HeldSet{a_values<ID, M, K>(A), b_values<ID, N, K>(B), thread};
 }
 
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
-void gemm_ss_body(TA* A, TB* B, TC* C, unsigned*, int thread) {
-  constexpr int KK = GemmMaps<ID>::mma_k;
-  std::vector<float> a = a_values<ID, M, K>(A), b = b_values<ID, N, K>(B);
+void gemm_ss_steps(TA* A, TB* B, TC* C, const unsigned* step0, unsigned* work, int thread) {
+  using G = GemmMaps<ID>;
+  constexpr int KK = G::mma_k;
+  HeldSet now{a_values<ID, M, K>(A), b_values<ID, N, K>(B), thread};
+  const HeldSet& first = held_sets.at(step0);  // k-step 0 comes from the registers step0
   for (int i = 0; i < M; ++i)
-    for (int k = 0; k < KK; ++k) a[i * K + k] = Held<ID>::a[i * K + k];  // step 0: loaded by the last phase
+    for (int k = 0; k < KK; ++k) now.a[i * K + k] = first.a[i * K + k];
   for (int k = 0; k < KK; ++k)
-    for (int j = 0; j < N; ++j) b[k * N + j] = Held<ID>::b[k * N + j];
-  gemm_host<ID, N, K>(a.data(), b.data(), C, thread, false, 0, K - KK);
-  Held<ID>::a = a, Held<ID>::b = b;  // the last step's columns stay for the tail
+    for (int j = 0; j < N; ++j) now.b[k * N + j] = first.b[k * N + j];
+  gemm_host<ID, N, K>(now.a.data(), now.b.data(), C, thread, Clear, 0, K - KK);
+  if (K > KK) held_sets[work + (K / KK - 1) % 2 * G::step_words] = now;  // the last step's set
 }
 
-template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>
-void gemm_ss_tail(TA* A, TB* B, TC* C, unsigned*, int thread) {
-  constexpr int KK = GemmMaps<ID>::mma_k;
-  gemm_host<ID, N, K>(Held<ID>::a.data(), Held<ID>::b.data(), C, thread, false, K - KK, K);
-  Held<ID>::a = a_values<ID, M, K>(A), Held<ID>::b = b_values<ID, N, K>(B);  // the next stage's step 0
+template <int ID, int M, int N, int K, typename TC>
+void gemm_mma_last(TC* C, const unsigned* frags) {
+  const HeldSet& last = held_sets.at(frags);
+  gemm_host<ID, N, K>(last.a.data(), last.b.data(), C, last.thread, false, K - GemmMaps<ID>::mma_k, K);
 }
 
 template <int ID, int M, int N, int K, bool Clear, typename TA, typename TB, typename TC>

@@ -19,6 +19,7 @@ try:
     from tilelang.backend.cuda.toolchain import build_cuda  # noqa: E402
 except ImportError:  # older tree
     from tilelang.backend.cuda.build import build_cuda  # noqa: E402
+from tilelang.layout.mma import mma_accumulator_atoms, mma_operand_a_atoms  # noqa: E402
 
 CTYPE = {"float16": "tl::half_t", "bfloat16": "tl::bfloat16_t", "float32": "float", "int8": "int8_t",
          "int32": "int"}
@@ -83,7 +84,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) gemm_kernel(const ab_t* __
     if (next < KT) issue(next, next % STAGES);
     tl::cp_async_commit();
     int s = kt % STAGES;
-    tl::gemm_ss<BM, BN, BK, WARP_M, WARP_N, TRANS_A, TRANS_B, false, LayoutA, LayoutB>(
+    tl::gemm_ss<BM, BN, BK, WARP_M, WARP_N, TRANS_A, TRANS_B, false, LayoutA, LayoutB, {ACC_REGS}>(
         As + s * A_ROWS * A_COLS, Bs + s * B_ROWS * B_COLS, acc);
   }
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
@@ -134,12 +135,12 @@ extern "C" __global__ void __launch_bounds__(THREADS) rs_kernel(const tl::half_t
   tl::cp_async_wait<0>();
   __syncthreads();
   float s[MI * (BN / 8) * 4];
-  tl::gemm_ss<BM, BN, D, WARP_M, 1, false, true, true, LayoutQ, LayoutKV>(Qs, Ks, s);
+  tl::gemm_ss<BM, BN, D, WARP_M, 1, false, true, true, LayoutQ, LayoutKV, {S_REGS}>(Qs, Ks, s);
   tl::half_t p[MI * (BN / 8) * 4];
 #pragma unroll
   for (int i = 0; i < MI * (BN / 8) * 4; ++i) p[i] = tl::half_t(s[i]);
   float o[MI * (D / 8) * 4];
-  tl::gemm_rs<BM, D, BN, WARP_M, 1, false, false, true, LayoutQ, LayoutKV>(p, Vs, o);
+  tl::gemm_rs<BM, D, BN, WARP_M, 1, false, false, true, {P_REGS}, LayoutKV, {O_REGS}>(p, Vs, o);
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   for (int mi = 0; mi < MI; ++mi)
     for (int ni = 0; ni < D / 8; ++ni)
@@ -181,6 +182,10 @@ class Config:
                 f"stages {self.stages} swz {self.swizzle}")
 
 
+def _ints(values) -> str:
+    return f"tl::Ints<{', '.join(map(str, values))}>"
+
+
 def _fill(src: str, **values) -> str:
     for k, v in values.items():
         src = src.replace("{" + k + "}", str(v))
@@ -194,6 +199,8 @@ def gemm_source(cfg: Config) -> str:
                  SWZ_A=swizzle_bytes(cfg.bm if cfg.trans_a else cfg.bk, cfg) if cfg.swizzle else 0,
                  SWZ_B=swizzle_bytes(cfg.bk if cfg.trans_b else cfg.bn, cfg) if cfg.swizzle else 0,
                  ACC="tl::half_t" if cfg.acc == "float16" else CTYPE[cfg.acc],
+                 ACC_REGS=_ints(mma_accumulator_atoms(cfg.bm, cfg.bn, cfg.warp_m, cfg.warp_n,
+                                                      16 if cfg.acc == "float16" else 32)),
                  OUT="tl::half_t" if cfg.out == "float16" else CTYPE[cfg.out])
 
 
@@ -267,7 +274,8 @@ def main() -> int:
             continue
         kernels.append(res.cubin)
         print(f"built {cfg.name()} in {time.perf_counter() - t0:.2f}s")
-    rs_src = _fill(RS_SOURCE, BM=64, BN=64, D=64, WARP_M=4)
+    rs_src = _fill(RS_SOURCE, BM=64, BN=64, D=64, WARP_M=4, S_REGS=_ints(mma_accumulator_atoms(64, 64, 4, 1)),
+                   P_REGS=_ints(mma_operand_a_atoms(64, 64, 4, 1)), O_REGS=_ints(mma_accumulator_atoms(64, 64, 4, 1)))
     try:
         rs_cubin = build(rs_src, arch, "rs.cu").cubin
     except Exception as e:  # noqa: BLE001

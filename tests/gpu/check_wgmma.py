@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from tilelang.layout.mma import (wgmma_accumulator, wgmma_n_width, wgmma_operand, wgmma_operand_a,  # noqa: E402
                                  wgmma_partition, _wgmma_swizzle)
 from tilelang.layout.shared import swizzled  # noqa: E402
+from tilelang.backend.cuda.lower.gemm import wgmma_operand_type  # noqa: E402
 
 HAND = r"""
 #include "tl_gemm.cuh"
@@ -65,7 +66,7 @@ def hand_case(m, n, k, wgs, ta, tb, dtype="float16", rs=False, policy="Square", 
     descb = wgmma_operand(swizzled(bshape, 16, swb), 2, not tb, width)
     if swap:
         descb.lbo, descb.sbo = descb.sbo, descb.lbo
-    opb = descb.cpp()
+    opb = wgmma_operand_type(descb)
     ab = {"float16": "half_t", "bfloat16": "bfloat16_t"}[dtype]
     flag = lambda x: "true" if x else "false"  # noqa: E731
     head = f"{m}, {n}, {k}, {wg_m}, {wg_n}, {width}"
@@ -75,7 +76,7 @@ def hand_case(m, n, k, wgs, ta, tb, dtype="float16", rs=False, policy="Square", 
                  for c in (True, False)]
         areg = afrag.num_registers
     else:
-        opa = wgmma_operand(swizzled(ashape, 16, swa), 2, ta, 64).cpp()
+        opa = wgmma_operand_type(wgmma_operand(swizzled(ashape, 16, swa), 2, ta, 64))
         calls = [f"tl::wgmma_gemm_ss<{head}, {flag(ta)}, {flag(not tb)}, {flag(c)}, {opa}, {opb}>(As, Bs, C, "
                  f"threadIdx.x);" for c in (True, False)]
         areg, afrag = 1, None

@@ -59,7 +59,7 @@ def gemm_64x64(A: T.Tensor((64, 64), "float16"), B: T.Tensor((64, 64), "float16"
 def test_disable_wgmma_gives_mma_sync_on_sm_90a():
     assert "wgmma" in cuda_source(gemm_64x64, "sm_90a")
     src = cuda_source(gemm_64x64, "sm_90a", **{"tl.disable_wgmma": True})
-    assert "wgmma" not in src and "tl::gemm_ss<" in src
+    assert "wgmma" not in src and "tl::gemm_ss_steps<" in src
 
 
 # tl.disable_tma_lower: tests/backend_cuda/test_lower_tile_ops.py::test_tma_copy_elsewhere_is_a_thread_copy

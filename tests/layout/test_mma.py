@@ -482,3 +482,22 @@ def test_wgmma_rs_layouts_and_mn_major_swizzle_narrowing():
     op = _gemm((64, 64), (64, 128), (64, 128), policy="FullCol")
     plan = wgmma_plan(op, 512, describe("sm_90a"))
     assert (plan.wg_n, plan.n_width, plan.swizzle_b) == (4, 32, 64)
+
+
+def test_atom_tables_follow_the_fragments():
+    """The register tables tl_gemm.cuh takes (accumulator atoms, register-A atoms) are read off
+    the fragments and checked against every element; a fragment off the mma lane pattern is refused."""
+    from tilelang.errors import TileLangValueError
+    from tilelang.layout import Fragment
+    from tilelang.layout import mma as mma_mod
+    from tilelang.layout.mma import mma_accumulator_atoms, mma_operand_a_atoms
+
+    assert mma_accumulator_atoms(64, 64, 2, 2) == tuple(4 * i for i in range(2 * 4))
+    assert mma_accumulator_atoms(128, 256, 2, 4, 16) == tuple(4 * i for i in range(4 * 8))
+    assert mma_operand_a_atoms(64, 64, 4, 1) == (0, 4, 8, 12)
+    assert mma_operand_a_atoms(128, 32, 2, 2) == tuple(4 * i for i in range(4 * 2))
+    with pytest.raises(TileLangValueError, match="lane pattern"):
+        frag = mma_accumulator(32, 32, 1, 1)
+        swapped = Fragment((32, 32), 32, lambda i, j: frag._fn(i, j ^ 1))
+        mma_mod._check_atoms(swapped, 16, 8, lambda r, c: (r % 8 * 4 + c // 2, r // 8 * 2 + c % 2),
+                             np.zeros((1, 2, 4), dtype=np.int64) + np.arange(0, 32, 4).reshape(1, 2, 4), "acc", 1)

@@ -153,8 +153,7 @@ _TILE_FORMAT = {
     "Gemm": lambda p, s: (f"T.gemm({p.region(s.a)}, {p.region(s.b)}, {p.region(s.c)}"
                           + (", transpose_A=True" if s.transpose_a else "") + (", transpose_B=True" if s.transpose_b else "")
                           + (f", policy=T.GemmWarpPolicy.{s.policy}" if s.policy != "Square" else "")
-                          + (", clear_accum=True" if s.clear_accum else "")
-                          + (f", phase={s.phase!r}, operands={p.region(s.operands)}" if s.phase else "") + ")"),
+                          + (", clear_accum=True" if s.clear_accum else "") + ")"),
     "Reduce": lambda p, s: f"T.reduce_{s.kind}({p.region(s.src)}, {p.region(s.dst)}, dim={s.dim}{'' if s.clear else ', clear=False'})",
     "CumSum": lambda p, s: f"T.cumsum({p.region(s.src)}, {p.region(s.dst)}, dim={s.dim}{', reverse=True' if s.reverse else ''})",
     "AtomicRegion": lambda p, s: f"T.atomic_{s.op}({p.region(s.dst)}, {p.expr(s.src)})",

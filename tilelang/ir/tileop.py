@@ -52,12 +52,7 @@ GEMM_POLICIES = ("Square", "FullRow", "FullCol")
 
 @_node
 class Gemm(TileOp):
-    """C += op(A) @ op(B) on whole tiles (C = ... when clear_accum).
-
-    `phase` splits one gemm of a pipelined loop at its stage boundary (software_pipeline):
-    "prefetch" loads the operand fragments of k-step 0 into `operands` (a local register
-    buffer), "body" runs the k-steps but the last, "tail" loads step 0 of the stage A and B
-    now name and runs the last step of the previous one; "" is the whole gemm."""
+    """C += op(A) @ op(B) on whole tiles (C = ... when clear_accum)."""
 
     a: BufferRegion
     b: BufferRegion
@@ -68,19 +63,12 @@ class Gemm(TileOp):
     clear_accum: bool = False
     k_pack: int = 1
     wg_wait: int = 0
-    phase: str = ""
-    operands: BufferRegion | None = None
 
     def reads(self):
-        if self.phase == "prefetch":
-            return (self.a, self.b)
-        held = (self.operands,) if self.phase else ()
-        return (self.a, self.b) + (() if self.clear_accum else (self.c,)) + held
+        return (self.a, self.b) + (() if self.clear_accum else (self.c,))
 
     def writes(self):
-        if self.phase == "prefetch":
-            return (self.operands,)
-        return (self.c,) + ((self.operands,) if self.phase else ())
+        return (self.c,)
 
 
 REDUCE_KINDS = ("sum", "max", "min", "abssum", "absmax")

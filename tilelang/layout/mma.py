@@ -12,6 +12,8 @@ from the same description (see the top of that header):
   warp_n = 1, so a float accumulator cast to half is an A operand (flash attention's P @ V);
 - shared operands use `swizzled` (the widest XOR swizzle the row allows), which the
   header's shared-layout template (rows, cols, swizzle bytes) computes on the device too.
+
+Values only: the C++ spelling of what is decided here lives in backend/cuda (lower/gemm.py).
 """
 from __future__ import annotations
 
@@ -105,6 +107,63 @@ def mma_operand_a(m: int, k: int, warp_m: int, warp_n: int, dtype="float16") -> 
 
     return Fragment((m, k), warp_m * warp_n * WARP_SIZE, fn, replicate=warp_n,
                     name=f"mma_a[{warp_m}x{warp_n}]")
+
+
+def _check_atoms(frag: Fragment, atom_rows: int, atom_cols: int, per_lane, bases: np.ndarray, what: str,
+                 warp_m: int) -> None:
+    """Every element of every atom sits where `bases` and the PTX lane pattern put it, in warp
+    wm + wn * warp_m of its (row, column) block: per_lane(r, c) -> (lane, register offset)
+    inside an atom; raises if the fragment disagrees."""
+    threads, registers = (np.asarray(x) for x in frag.table())
+    m, n = frag.shape
+    r, c = np.indices((m, n))
+    lane, offset = per_lane(r % atom_rows, c % atom_cols)
+    rows_per_warp, cols_per_warp = bases.shape[1] * atom_rows, bases.shape[2] * atom_cols
+    warp = r // rows_per_warp + c // cols_per_warp * warp_m
+    atom = bases[warp, r % rows_per_warp // atom_rows, c % cols_per_warp // atom_cols]
+    if not (np.array_equal(threads, warp * WARP_SIZE + lane) and np.array_equal(registers, atom + offset)):
+        raise TileLangValueError(f"{what}: the fragment {frag!r} does not follow the mma lane pattern")
+
+
+def mma_accumulator_atoms(m: int, n: int, warp_m: int, warp_n: int, dtype_bits: int = 32) -> tuple[int, ...]:
+    """The register of each m16n8 atom's first element in the accumulator, (mi, ni) mi-major
+    (the same in every warp); the PTX pattern adds register c (row g + 8 (c // 2), column
+    2 t + c % 2 for lane 4 g + t). Checked against the whole fragment."""
+    frag = mma_accumulator(m, n, warp_m, warp_n, dtype_bits)
+    mi_count, ni_count = m // warp_m // 16, n // warp_n // 8
+    threads, registers = (np.asarray(x) for x in frag.table())
+    bases = np.zeros((warp_m * warp_n, mi_count, ni_count), dtype=np.int64)
+    for w in range(warp_m * warp_n):
+        wm, wn = w % warp_m, w // warp_m
+        for mi in range(mi_count):
+            for ni in range(ni_count):
+                bases[w, mi, ni] = registers[wm * (m // warp_m) + mi * 16, wn * (n // warp_n) + ni * 8]
+    if (bases != bases[:1]).any():
+        raise TileLangValueError(f"the accumulator {frag!r} orders its atoms differently in different warps")
+    _check_atoms(frag, 16, 8, lambda r, c: (r % 8 * 4 + c // 2, r // 8 * 2 + c % 2), bases, "accumulator",
+                 warp_m)
+    return tuple(int(x) for x in bases[0].reshape(-1))
+
+
+def mma_operand_a_atoms(m: int, k: int, warp_m: int, warp_n: int, dtype="float16") -> tuple[int, ...]:
+    """The 32-bit word holding each m16k16 atom's first element in an A operand in registers,
+    (mi, ki) mi-major; the PTX pattern adds word j (row g + 8 (j % 2), columns 2 t + 8 (j // 2)
+    and the next, low half first). Checked against the whole fragment."""
+    frag = mma_operand_a(m, k, warp_m, warp_n, dtype)
+    mi_count, ki_count = m // warp_m // 16, k // 16
+    registers = np.asarray(frag.table()[1])
+    bases = np.zeros((warp_m * warp_n, mi_count, ki_count), dtype=np.int64)
+    for w in range(warp_m * warp_n):
+        for mi in range(mi_count):
+            for ki in range(ki_count):
+                bases[w, mi, ki] = registers[w % warp_m * (m // warp_m) + mi * 16, ki * 16]
+    words = bases // 2
+    if (bases % 2).any() or (words != words[:1]).any():
+        raise TileLangValueError(f"the A operand {frag!r} does not start its atoms on whole words")
+    primary = Fragment(frag.shape, warp_m * WARP_SIZE, frag._fn, num_registers=frag.num_registers)
+    _check_atoms(primary, 16, 16, lambda r, c: (r % 8 * 4 + c % 8 // 2, (c // 8 * 2 + r // 8) * 2 + c % 2),
+                 bases[:warp_m], "A operand", warp_m)
+    return tuple(int(x) for x in words[0].reshape(-1))
 
 
 def swizzle_bytes_for(cols: int, dtype_bits: int) -> int:
@@ -359,10 +418,10 @@ class WgmmaOperand:
     def start(self, i: int, j: int) -> int:
         return i * self.mn_stride + self.k_offsets[j]
 
-    def cpp(self) -> str:
-        ks = ", ".join(str(x) for x in self.k_offsets)
-        return (f"tl::WgmmaOperand<{_DESC_SWIZZLE_MODE[self.swizzle_bytes]}, {self.lbo}, {self.sbo}, "
-                f"{self.mn_stride}, tl::Ints<{ks}>>")
+    @property
+    def swizzle_mode(self) -> int:
+        """The descriptor's layout-type field for this swizzle (PTX: 1 = 128B, 2 = 64B, 3 = 32B)."""
+        return _DESC_SWIZZLE_MODE[self.swizzle_bytes]
 
 
 def wgmma_operand(layout: Layout, elem_bytes: int, mn_major: bool, mn_width: int) -> WgmmaOperand | None:

@@ -19,19 +19,9 @@ Each shared buffer X written by a prefetched copy becomes a new buffer of shape 
 prefetched copies are `Copy(annotations={"async": True})` (lower_copy makes them cp.async).
 The explicit block barrier is one insert_syncs recognizes, so it adds none there.
 
-When the rest of the body is one mma.sync gemm of two prefetched shared tiles (the GEMM
-mainloop), the gemm is split at the stage boundary instead (CUTLASS's mainloop order), so
-that its first fragments never wait behind the barrier and every slot holds a stage in flight:
-
-    <prologue as above, then iteration S-1 into slot S-1 and a commit>
-    T.cp_async_wait(S - 1); T.sync_threads()
-    T.gemm(..., phase="prefetch")                 # k-step 0 of stage 0 into registers
-    for k in T.serial(lo, lo + n):
-        T.gemm(X[(k - lo) % S], ..., phase="body")       # all k-steps but the last
-        T.cp_async_wait(S - 2); T.sync_threads()        # stage k + 1 landed; slot k is read
-        if k + S < lo + n: T.copy(src(k + S), X[(k - lo) % S, ...])  [async]
-        T.cp_async_commit()
-        T.gemm(X[(k - lo + 1) % S], ..., phase="tail")   # its step 0, then stage k's last step
+The rewritten loop carries `annotations["pipeline_stages"] = S`: its body begins with the head
+above (wait, barrier, the guarded issue, commit), which `transform/rotate_pipeline.py` may move
+across the end of the body on the lowered IR.
 
 A copy stays an ordinary copy in place (still correct, not overlapped) when its source
 depends on anything the loop body computes (a let, a local.var or buffer written in the loop),
@@ -49,11 +39,8 @@ from ..ir import intrinsics as I
 from ..ir import stmt as S
 from ..ir import tileop as TOP
 from ..ir.buffer import Buffer, BufferRegion, Range
-from ..errors import LoweringError
-from ..ir.dtypes import uint32
 from ..ir.function import PrimFunc
 from ..ir.visitor import Mutator, Visitor, substitute
-from ..layout.mma import gemm_config, wgmma_plan
 from .context import PassContext
 from ..layout import Layout, stacked
 from ..ir.scope import SHARED_SCOPES, Scope
@@ -63,7 +50,7 @@ PIPELINE_KEYS = ("num_stages", "order", "stage", "group", "sync")
 
 def software_pipeline(func: PrimFunc, ctx: PassContext) -> PrimFunc:
     """Rewrite every T.Pipelined loop with num_stages >= 2 (see the module docstring)."""
-    body = _Kernels(ctx.target).visit(func.body)
+    body = _Kernels().visit(func.body)
     return func if body is func.body else func.with_body(body)
 
 
@@ -186,24 +173,6 @@ def _wrap_lets(lets, body):
     return body
 
 
-def _split_gemm_schedule(gemm, operands, versions, issue, k, lo, extent, stages):
-    """(what follows the prologue, the loop body) of a pipeline whose body is one gemm split at
-    the stage boundary (see the module docstring); `issue(iteration, slot, guard)` makes the
-    prefetched copies of an iteration."""
-    def phase(name, slot):
-        op = dataclasses.replace(gemm, phase=name, operands=BufferRegion.full(operands))
-        return _Versioned(versions, slot).visit(op)
-
-    slot = (k - lo) % stages
-    last = E.const(stages - 1)
-    more = [issue(lo + last, last, last < extent), I.ASYNC_COMMIT.stmt(), I.ASYNC_WAIT.stmt(stages - 1), I.BLOCK_BARRIER.stmt(),
-            phase("prefetch", E.const(0))]
-    body = S.seq([phase("body", slot), I.ASYNC_WAIT.stmt(stages - 2), I.BLOCK_BARRIER.stmt(),
-                  issue(k + stages, slot, k + stages < lo + extent), I.ASYNC_COMMIT.stmt(),
-                  phase("tail", (k - lo + 1) % stages)])
-    return more, body
-
-
 def _staged_layout(layout, buffer):
 
     if isinstance(layout, Layout) and len(layout.shape) + 1 == len(buffer.shape):
@@ -217,31 +186,18 @@ def _plain(loop: S.For) -> S.For:
 
 
 class _Kernels(Mutator):
-    def __init__(self, target):
-        self.target = target
-        self.in_ws = False
-
     def visit_KernelLaunch(self, k: S.KernelLaunch):
         self.kernel_refs = _refs(k.body).refs
         self.replaced = {}
-        self.num_threads = k.num_threads
-        self.added = []
         body = self.visit(k.body)
         if body is k.body:
             return k
-        allocations = tuple(self.replaced.get(b, b) for b in k.allocations) + tuple(self.added)
+        allocations = tuple(self.replaced.get(b, b) for b in k.allocations)
         annotations = dict(k.annotations)
         if annotations.get("layout_map"):  # T.annotate_layout of a staged buffer: one copy per stage
             annotations["layout_map"] = {self.replaced.get(b, b): _staged_layout(lay, self.replaced.get(b, b))
                                          for b, lay in annotations["layout_map"].items()}
         return dataclasses.replace(k, body=body, allocations=allocations, annotations=annotations)
-
-    def visit_WarpSpecialize(self, ws: S.WarpSpecialize):
-        outer, self.in_ws = self.in_ws, True
-        try:
-            return self.generic_visit(ws)
-        finally:
-            self.in_ws = outer
 
     def visit_For(self, loop: S.For):
         loop = self.generic_visit(loop)
@@ -296,38 +252,14 @@ class _Kernels(Mutator):
             prologue.append(issue(lo + s, E.const(s), E.const(s) < extent))
             prologue.append(I.ASYNC_COMMIT.stmt())
         rest = [s for n, s in enumerate(stmts) if n not in prefetch]
-        operands = self.split_gemm_operands(rest, lets, versions)
-        if operands is not None:
-            more, body = _split_gemm_schedule(rest[0], operands, versions, issue, k, lo, extent, stages)
-            prologue += more
-        else:
-            ahead = k + (stages - 1)
-            head = [I.ASYNC_WAIT.stmt(stages - 2), I.BLOCK_BARRIER.stmt(),
-                    issue(ahead, (ahead - lo) % stages, ahead < end), I.ASYNC_COMMIT.stmt()]
-            rest = [_Versioned(versions, (k - lo) % stages).visit(s) for s in rest]
-            body = S.seq(head + [_wrap_lets(lets, S.seq(rest))])
-        new_loop = dataclasses.replace(_plain(loop), body=body)
+        ahead = k + (stages - 1)
+        head = [I.ASYNC_WAIT.stmt(stages - 2), I.BLOCK_BARRIER.stmt(),
+                issue(ahead, (ahead - lo) % stages, ahead < end), I.ASYNC_COMMIT.stmt()]
+        rest = [_Versioned(versions, (k - lo) % stages).visit(s) for s in rest]
+        body = S.seq(head + [_wrap_lets(lets, S.seq(rest))])
+        plain = _plain(loop)
+        new_loop = dataclasses.replace(plain, body=body, annotations={**plain.annotations, "pipeline_stages": stages})
         return S.SeqStmt(tuple(x for x in prologue if x is not None) + (new_loop,), span=loop.span)
-
-    def split_gemm_operands(self, rest, lets, versions) -> Buffer | None:
-        """The register buffer (added to the kernel's allocations) for the fragments of a gemm
-        split at the stage boundary, when the rest of the body is one mma.sync gemm of two
-        prefetched shared tiles; else None."""
-        if lets or len(rest) != 1 or not isinstance(rest[0], TOP.Gemm) or self.in_ws or not self.target.mma:
-            return None
-        op = rest[0]
-        if op.phase or op.clear_accum or op.a.buffer not in versions or op.b.buffer not in versions:
-            return None
-        if op.c.buffer.memory_scope != Scope.FRAGMENT or wgmma_plan(op, self.num_threads, self.target) is not None:
-            return None
-        try:
-            m, n, _, warp_m, warp_n = gemm_config(op, self.num_threads)
-        except LoweringError:
-            return None  # lowering reports it at the gemm
-        words = 2 * (m // warp_m // 16 * 4 + n // warp_n // 8 * 2)  # two k-steps of A and B fragments
-        buf = Buffer(f"{op.c.buffer.name}_operands", (E.const(words),), uint32, Scope.LOCAL, span=op.span)
-        self.added.append(buf)
-        return buf
 
     def prefetchable(self, s, loop_refs, inner_bound, stmts, let_values) -> bool:
         if not isinstance(s, TOP.Copy):

@@ -56,7 +56,6 @@ class BlockExecutor(Evaluator):
         self.group = None  # the warp group, when each runs as its own executor
         self.ws_leads: list = []  # per enclosing T.ws: does this executor run its tile ops
         self.grid_barrier = None  # set when the blocks run cooperatively (T.sync_grid)
-        self.held_operands: dict = {}  # split gemms (Gemm.phase): operands buffer -> k-columns held
 
     def block_text(self) -> str:
         return self.block

@@ -23,6 +23,7 @@ from ...ir.visitor import collect
 from ...target import TargetDescription
 from ...transform.layout_inference import layout_inference
 from ...transform.plan_shared_memory import plan_shared_memory
+from ...transform.rotate_pipeline import rotate_pipeline
 from ...transform.simplify import simplify
 from ...transform.software_pipeline import software_pipeline
 from .init_barriers import init_barriers
@@ -36,6 +37,7 @@ PASSES = (
     software_pipeline,   # T.Pipelined -> multi-versioned shared buffers, async copies (neutral)
     layout_inference,    # -> ctx.layout_map (buffers, loops, who decided)          (neutral)
     lower_tile_ops,      # tile ops, T.Parallel, T.ws -> thread-level IR
+    rotate_pipeline,     # a pipelined loop's barrier and next-stage loads overlap its last statements (neutral)
     plan_shared_memory,  # one dynamic arena, offsets, reuse of dead buffers        (neutral)
     insert_syncs,        # block barriers for shared-memory hazards
     init_barriers,       # mbarrier init by one thread + fence + barrier

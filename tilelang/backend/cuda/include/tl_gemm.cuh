@@ -2,20 +2,21 @@
 // also runs on sm_90. C (+)= op(A) @ op(B) on whole tiles, warps arranged WarpM x WarpN over
 // the (M, N) tile, each warp computing (M / WarpM) x (N / WarpN) with m16n8 atoms.
 //
-// Layouts (the Python side, tilelang/layout/mma.py, describes the same maps as Layout and
-// Fragment values; tests/layout/test_mma.py checks that the two agree):
+// Layouts (the Python side, tilelang/layout/mma.py, holds them as Layout and Fragment values;
+// tests/layout/test_mma.py checks that the two agree):
 // - Shared operands are stored as (M, K) / (K, M) for A and (K, N) / (N, K) for B, row-major
 //   or XOR-swizzled in 16-byte chunks (SmemLayout below, = tilelang.layout.swizzled).
-// - The accumulator of warp w = wm + wn * WarpM holds, per thread (lane = 4 g + t), registers
-//   C[(mi * NI + ni) * 4 + c] = element (wm * WM + mi * 16 + g + 8 * (c / 2),
-//                                         wn * WN + ni * 8 + 2 * t + c % 2).
-// - A fragment operand (gemm_rs, 16-bit types) holds A[(mi * KI + ki) * 8 + j] = element
-//   (wm * WM + mi * 16 + g + 8 * (j / 2 % 2), ki * 16 + 2 * t + j % 2 + 8 * (j / 4)), which is
-//   register for register the accumulator layout of an (M, K) tile with WarpN = 1, so a cast
-//   of a float accumulator to half is a valid A operand (flash attention's P @ V).
+// - Registers: the accumulator's order of m16n8 atoms (AccRegs) and a register A operand's
+//   order of m16k16 atoms (ARegs) come as tables from layout/mma.py (mma_accumulator_atoms,
+//   mma_operand_a_atoms, checked there against the whole fragment); inside an atom the
+//   registers are in the order the mma instruction defines (lane = 4 g + t: accumulator
+//   register c holds row g + 8 (c / 2), column 2 t + c % 2; A word j rows g + 8 (j % 2),
+//   columns 2 t + 8 (j / 2) and the next). Warp w = wm + wn * WarpM computes rows
+//   [wm * WM, (wm + 1) * WM) and columns [wn * WN, (wn + 1) * WN).
 #pragma once
 
 #include "tl.cuh"
+#include "tl_tables.cuh"
 
 namespace tl {
 
@@ -93,6 +94,11 @@ template <> struct Atom<float, float> {  // tf32 operands, rounded from float on
   static constexpr int kK = 8;
   TL_DEVICE static void mma(float* c, const uint32_t* a, const uint32_t* b) { mma_m16n8k8_tf32f32(c, a, b); }
 };
+
+// An accumulator type for operands of type AB (the atom's k depends on AB alone).
+template <typename AB> struct Accumulator { using type = float; };
+template <> struct Accumulator<int8_t> { using type = int; };
+template <> struct Accumulator<uint8_t> { using type = int; };
 
 template <typename T> TL_DEVICE void round_operand(uint32_t& w) {}
 template <> TL_DEVICE void round_operand<float>(uint32_t& w) { w = float_to_tf32(__uint_as_float(w)); }
@@ -248,14 +254,16 @@ TL_DEVICE void clear(C_t* C) {
   for (int i = 0; i < MI * NI * 4; ++i) C[i] = C_t(0);
 }
 
-template <int MI, int NI, typename A_t, typename C_t>
-TL_DEVICE void mma_block(C_t* C, uint32_t (&a)[MI][4], uint32_t (&b)[NI][2]) {
+// AccRegs: the register of each m16n8 atom's first element, (mi, ni) mi-major (Python:
+// layout/mma.py mma_accumulator_atoms); the atom's 4 registers follow in the PTX order.
+template <int MI, int NI, typename A_t, typename AccRegs, typename C_t>
+TL_DEVICE void mma_block(C_t* C, const uint32_t (&a)[MI][4], const uint32_t (&b)[NI][2]) {
 #pragma unroll
   for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
     for (int n = 0; n < NI; ++n) {
       int ni = (mi & 1) ? NI - 1 - n : n;  // serpentine: reuse b across neighbouring mi
-      Atom<A_t, C_t>::mma(C + (mi * NI + ni) * 4, a[mi], b[ni]);
+      Atom<A_t, C_t>::mma(C + AccRegs::at(mi * NI + ni), a[mi], b[ni]);
     }
   }
 }
@@ -286,10 +294,10 @@ struct SharedOperands {
   }
 };
 
-// The two k-step buffers of fragments kept in `frags` between the phases of a split gemm_ss.
+// The A and B fragments of one k-step (MI * 4 + NI * 2 registers), as the lowering allocates them.
 template <int MI, int NI>
-struct Fragments {
-  uint32_t a[2][MI][4], b[2][NI][2];
+struct FragmentSet {
+  uint32_t a[MI][4], b[NI][2];
 };
 
 }  // namespace gemm_detail
@@ -300,75 +308,63 @@ struct Fragments {
 // region of a larger buffer starting on a multiple of 8 rows), C the calling thread's
 // accumulator registers ((M / WarpM / 16) * (N / WarpN / 8) * 4 of them). `thread` is the
 // caller's index in the thread group that runs the gemm (threadIdx.x when it is the block).
+// The lowering emits it as its three parts, so that a pass can schedule them apart:
+//   gemm_ss_load_step0   k-step 0's fragments into `step0` (reads shared memory)
+//   gemm_ss_steps        k-steps 0 .. KI-2 (step 0 from `step0`), loading steps 1 .. KI-1 into
+//                        the two fragment sets of `work` (step ki in set ki % 2)
+//   gemm_mma_last        k-step KI-1 from its fragment set (registers only)
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
-  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
-  constexpr int MI = Ops::MI, NI = Ops::NI;
-  if constexpr (ClearAccum) gemm_detail::clear<MI, NI>(C);
-  // fragments double-buffered in registers: step ki + 1 loads while step ki multiplies
-  const Ops ops(A, B, thread);
-  uint32_t a[2][MI][4], b[2][NI][2];
-  ops.load(A, B, 0, a[0], b[0]);
-#pragma unroll
-  for (int ki = 0; ki < Ops::KI; ++ki) {
-    if (ki + 1 < Ops::KI) ops.load(A, B, ki + 1, a[(ki + 1) & 1], b[(ki + 1) & 1]);
-    gemm_detail::mma_block<MI, NI, A_t>(C, a[ki & 1], b[ki & 1]);
-  }
-}
-
-// gemm_ss split at the stage boundary of a pipelined loop (the CUTLASS mainloop order), so
-// that no ldmatrix latency follows the loop's barrier:
-//   gemm_ss_prefetch(stage 0)            before the loop: k-step 0's fragments
-//   loop k: gemm_ss_body(stage k)        k-steps 0 .. KI-2, loading 1 .. KI-1
-//           <wait for stage k + 1, __syncthreads, issue the copies into stage k's slot>
-//           gemm_ss_tail(stage k + 1)    loads its step 0 and runs step KI-1 of stage k
-// `frags` holds 2 * (MI * 4 + NI * 2) 32-bit registers between the calls; the tail of the
-// last iteration reads a stale stage, which nothing uses.
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_ss_prefetch(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
-  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
-  auto& f = *reinterpret_cast<gemm_detail::Fragments<Ops::MI, Ops::NI>*>(frags);
-  Ops(A, B, thread).load(A, B, 0, f.a[0], f.b[0]);
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t>
+TL_DEVICE void gemm_ss_load_step0(const A_t* A, const B_t* B, uint32_t* step0, int thread) {
+  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t,
+                                          typename gemm_detail::Accumulator<A_t>::type>;
+  auto& f = *reinterpret_cast<gemm_detail::FragmentSet<Ops::MI, Ops::NI>*>(step0);
+  Ops(A, B, thread).load(A, B, 0, f.a, f.b);
 }
 
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_ss_body(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss_steps(const A_t* A, const B_t* B, C_t* C, const uint32_t* step0, uint32_t* work, int thread) {
   using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
-  auto& f = *reinterpret_cast<gemm_detail::Fragments<Ops::MI, Ops::NI>*>(frags);
+  using Set = gemm_detail::FragmentSet<Ops::MI, Ops::NI>;
+  if constexpr (ClearAccum) gemm_detail::clear<Ops::MI, Ops::NI>(C);
+  const Set& f0 = *reinterpret_cast<const Set*>(step0);
+  Set* w = reinterpret_cast<Set*>(work);
   const Ops ops(A, B, thread);
 #pragma unroll
   for (int ki = 0; ki + 1 < Ops::KI; ++ki) {
-    ops.load(A, B, ki + 1, f.a[(ki + 1) & 1], f.b[(ki + 1) & 1]);
-    gemm_detail::mma_block<Ops::MI, Ops::NI, A_t>(C, f.a[ki & 1], f.b[ki & 1]);
+    ops.load(A, B, ki + 1, w[(ki + 1) & 1].a, w[(ki + 1) & 1].b);
+    const Set& f = ki == 0 ? f0 : w[ki & 1];
+    gemm_detail::mma_block<Ops::MI, Ops::NI, A_t, AccRegs>(C, f.a, f.b);
   }
 }
 
+template <int M, int N, int K, int WarpM, int WarpN, typename A_t, typename AccRegs, typename C_t>
+TL_DEVICE void gemm_mma_last(C_t* C, const uint32_t* frags) {
+  using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
+  const auto& f = *reinterpret_cast<const gemm_detail::FragmentSet<S::MI, S::NI>*>(frags);
+  gemm_detail::mma_block<S::MI, S::NI, A_t, AccRegs>(C, f.a, f.b);
+}
+
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
-TL_DEVICE void gemm_ss_tail(const A_t* A, const B_t* B, C_t* C, uint32_t* frags, int thread) {
-  using Ops = gemm_detail::SharedOperands<M, N, K, WarpM, WarpN, TransA, TransB, LayoutA, LayoutB, A_t, B_t, C_t>;
-  constexpr int MI = Ops::MI, NI = Ops::NI, last = (Ops::KI - 1) & 1;
-  auto& f = *reinterpret_cast<gemm_detail::Fragments<MI, NI>*>(frags);
-  Ops(A, B, thread).load(A, B, 0, f.a[last ^ 1], f.b[last ^ 1]);
-  gemm_detail::mma_block<MI, NI, A_t>(C, f.a[last], f.b[last]);
-  if constexpr (last == 0) {  // KI odd: the next stage's step 0 belongs in buffer 0
-#pragma unroll
-    for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) f.a[0][mi][j] = f.a[1][mi][j];
-#pragma unroll
-    for (int ni = 0; ni < NI; ++ni) f.b[0][ni][0] = f.b[1][ni][0], f.b[0][ni][1] = f.b[1][ni][1];
-  }
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
+TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C, int thread) {
+  using S = gemm_detail::Shape<M, N, K, WarpM, WarpN, A_t, C_t>;
+  constexpr int kWords = S::MI * 4 + S::NI * 2;
+  uint32_t step0[kWords], work[2 * kWords];
+  gemm_ss_load_step0<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, step0,
+                                                                                                   thread);
+  gemm_ss_steps<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, C, step0, work,
+                                                                                              thread);
+  gemm_mma_last<M, N, K, WarpM, WarpN, A_t, AccRegs>(C, S::KI == 1 ? step0 : work + (S::KI - 1) % 2 * kWords);
 }
 
 // As gemm_ss with A in registers: A_frag holds (M / WarpM / 16) * (K / 16) * 8 elements per
-// thread in the operand-A fragment layout (see the top of this file); 16-bit types only.
-// LayoutA is unused (kept so that both forms take the same template arguments).
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+// thread in the operand-A fragment layout; 16-bit types only. ARegs: the 32-bit word of each
+// m16k16 atom's first element, (mi, ki) mi-major (layout/mma.py mma_operand_a_atoms); its 4
+// words follow in the PTX order.
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename ARegs,
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
   static_assert(sizeof(A_t) == 2, "gemm_rs: A from registers needs a 16-bit type");
   static_assert(!TransA, "gemm_rs: a register A operand cannot be transposed");
@@ -388,21 +384,22 @@ TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C, int thread) {
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) a[mi][j] = words[(mi * S::KI + ki) * 4 + j];
+      for (int j = 0; j < 4; ++j) a[mi][j] = words[ARegs::at(mi * S::KI + ki) + j];
     }
-    gemm_detail::mma_block<MI, NI, A_t>(C, a, b[ki & 1]);
+    gemm_detail::mma_block<MI, NI, A_t, AccRegs>(C, a, b[ki & 1]);
   }
 }
 
 template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_ss(const A_t* A, const B_t* B, C_t* C) {
-  gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A, B, C, int(threadIdx.x));
+  gemm_ss<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB, AccRegs>(A, B, C, int(threadIdx.x));
 }
-template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename LayoutA,
-          typename LayoutB, typename A_t, typename B_t, typename C_t>
+template <int M, int N, int K, int WarpM, int WarpN, bool TransA, bool TransB, bool ClearAccum, typename ARegs,
+          typename LayoutB, typename AccRegs, typename A_t, typename B_t, typename C_t>
 TL_DEVICE void gemm_rs(const A_t* A_frag, const B_t* B, C_t* C) {
-  gemm_rs<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, LayoutA, LayoutB>(A_frag, B, C, int(threadIdx.x));
+  gemm_rs<M, N, K, WarpM, WarpN, TransA, TransB, ClearAccum, ARegs, LayoutB, AccRegs>(A_frag, B, C,
+                                                                                     int(threadIdx.x));
 }
 
 }  // namespace tl

@@ -17,16 +17,9 @@
 #pragma once
 
 #include "tl.cuh"
+#include "tl_tables.cuh"
 
 namespace tl {
-
-template <int... Vs>
-struct Ints {
-  TL_DEVICE static constexpr int at(int i) {
-    constexpr int values[] = {Vs...};
-    return values[i];
-  }
-};
 
 template <int SwizzleMode, int LBO, int SBO, int MnStride, class KOffsets>
 struct WgmmaOperand {
