@@ -44,7 +44,7 @@ def combine(kind: str, a, b) -> E.Expr:
 
 
 def _element(kind, v):
-    return E.call("abs", v) if kind in ("abssum", "absmax") else v
+    return E.call(I.MATH["abs"].name, v) if kind in ("abssum", "absmax") else v
 
 
 def _tree(kind: str, values: list) -> E.Expr:
