@@ -35,10 +35,6 @@ class LowerContext(PassContext):
     ranges: VarRanges = dataclasses.field(default_factory=VarRanges)  # vars in scope (bound proofs)
     ws_blocks: list = dataclasses.field(default_factory=list)  # the IfThenElse each T.ws became
 
-    @property
-    def arch(self) -> str:
-        return self.target.arch
-
     def with_group(self, thread, num_threads, base) -> "LowerContext":
         return dataclasses.replace(self, thread=thread, num_threads=num_threads, thread_base=base)
 
