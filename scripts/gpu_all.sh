@@ -7,6 +7,10 @@
 #   (default ../shared/conformance). BEFORE names an older checkout of this repo (tilelang/ and
 #   bench/ of another commit, e.g. made with `git archive <commit> tilelang bench examples`):
 #   its GEMM / attention benchmarks run between two runs of ours (A/B/A), for before/after figures.
+#   PEER=dir holding peer_bench.py and tilelang-site.tar.xz (../shared/peer/README.md): the same
+#   programs timed on ours and on the reference TileLang, JSON lines in $OUT/peer_{ours,reference}.jsonl.
+#   UPSTREAM=dir holding a copy of ../shared/upstream: its corpus in --mode gpu, $OUT/upstream_gpu.json.
+#   ONLY="step ..." runs just those steps.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TILELANG_CACHE_DIR="${TILELANG_CACHE_DIR:-/tmp/tilelang-cache}"
@@ -18,6 +22,7 @@ summary=()
 step() {  # step NAME TIMEOUT CMD...: run, keep the log, print its tail and a status line
   local name=$1 limit=$2; shift 2
   case " ${SKIP:-} " in *" $name "*) summary+=("$(printf '%-26s skipped' "$name")"); return;; esac
+  if [ -n "${ONLY:-}" ]; then case " $ONLY " in *" $name "*) ;; *) return;; esac; fi
   echo "=== $name"; local t0=$SECONDS
   timeout "$limit" "$@" >"$logs/$name.txt" 2>&1; local rc=$?
   { echo "===== $name (rc=$rc)"; cat "$logs/$name.txt"; } >>"$all"
@@ -42,5 +47,17 @@ step quickstart 60 python examples/quickstart.py
 for ex in gemm gemm_epilogue softmax rmsnorm flash_attention dequant_gemm_int4; do
   step "example_$ex" 60 python "examples/$ex.py"
 done
+res="${OUT:-/tmp}"
+if [ -n "${UPSTREAM:-}" ]; then
+  TAIL=25 step upstream_gpu 420 python "$UPSTREAM/run_upstream.py" "$UPSTREAM/corpus" --mode gpu -j 14 \
+    --gpus 1 --timeout 120 --out "$res/upstream_gpu.json"
+fi
+if [ -n "${PEER:-}" ]; then
+  mkdir -p /tmp/peer_site && tar -C /tmp/peer_site -xJf "$PEER/tilelang-site.tar.xz"
+  TAIL=12 step peer_ours 240 sh -c "python $PEER/peer_bench.py > $res/peer_ours.jsonl"
+  TAIL=12 step peer_reference 300 env PYTHONPATH=/tmp/peer_site \
+    LD_LIBRARY_PATH=/tmp/peer_site/z3/lib:/tmp/peer_site/tvm_ffi/lib \
+    sh -c "python $PEER/peer_bench.py > $res/peer_reference.jsonl"
+fi
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
